@@ -1,0 +1,27 @@
+"""The experiment workflow: prepare data, train every experiment × seed, evaluate, report.
+
+Everything is computed from the validated pipeline file (`pipeline.yaml`, or the file given
+with `--configfile`); see docs/architecture.md.
+"""
+
+
+include: "rules/common.smk"
+include: "rules/data.smk"
+include: "rules/train.smk"
+include: "rules/evaluate.smk"
+include: "rules/report.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        all_targets(),
+
+
+for _study in PIPELINE.study_names():
+
+    rule:
+        name:
+            f"study_{_study}"
+        input:
+            study_targets(_study),

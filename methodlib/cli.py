@@ -1,0 +1,206 @@
+"""`methodlib`: the command line that users call (`validate`, `methods`, `schema`) and that the
+workflow's rules call (`prepare`, `train`, `evaluate`, `aggregate`, `combine`, `plot`,
+`curves`, `index`). Every command validates the pipeline file with the same models."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import typing
+from pathlib import Path
+
+from methodlib.errors import RunError, SpecError
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args) or 0
+    except (SpecError, RunError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="methodlib", description=__doc__)
+    sub = parser.add_subparsers(required=True, metavar="command")
+
+    def command(name: str, func, help: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help, description=help)
+        p.set_defaults(func=func)
+        return p
+
+    p = command("validate", _validate, "check a pipeline file and summarise what it would run")
+    p.add_argument("file", nargs="?", default="pipeline.yaml")
+    command("methods", _methods, "list registered methods with their config fields and defaults")
+    p = command("schema", _schema, "write the JSON schema of pipeline files (for editors)")
+    p.add_argument("--out", help="file to write (default: standard output)")
+
+    p = command("prepare", _prepare, "prepare one dataset's splits")
+    p.add_argument("--pipeline", required=True)
+    p.add_argument("--dataset", required=True)
+    p.add_argument("--out", required=True)
+
+    p = command("train", _train, "train one run (experiment × seed), resuming if interrupted")
+    p.add_argument("--pipeline", required=True)
+    p.add_argument("--experiment", required=True)
+    p.add_argument("--seed", type=int, required=True)
+    p.add_argument("--out", required=True, help="run folder")
+    p.add_argument("--data-root", default="data/prepared")
+    p.add_argument("--results-root", default="results")
+    p.add_argument("--threads", type=int, default=None, help="CPU threads for torch")
+
+    p = command("evaluate", _evaluate, "compute a finished run's metrics.json")
+    p.add_argument("--run", required=True)
+
+    p = command("aggregate", _aggregate, "tidy table of a set of runs' metrics")
+    p.add_argument("--pipeline", required=True)
+    p.add_argument("--out", required=True)
+    p.add_argument("metrics", nargs="*")
+
+    p = command("combine", _combine, "concatenate tidy tables; write the DVC metrics summary")
+    p.add_argument("--out-csv", required=True)
+    p.add_argument("--out-json", required=True)
+    p.add_argument("tables", nargs="*")
+
+    p = command("plot", _plot, "draw one report figure")
+    p.add_argument("--pipeline", required=True)
+    p.add_argument("--figure", required=True)
+    p.add_argument("--metrics", required=True)
+    p.add_argument("--out", required=True)
+
+    p = command("curves", _curves, "draw an experiment's training curves")
+    p.add_argument("--experiment", required=True)
+    p.add_argument("--out", required=True)
+    p.add_argument("logs", nargs="+", help="train_log.csv of each seed (run folders seed<N>)")
+
+    p = command("index", _index, "write reports/index.md")
+    p.add_argument("--pipeline", required=True)
+    p.add_argument("--metrics", required=True)
+    p.add_argument("--out", required=True)
+    return parser
+
+
+def _load(path: str):
+    from methodlib.spec import load_pipeline
+
+    return load_pipeline(path)
+
+
+def _validate(args) -> None:
+    pipeline = _load(args.file)
+    print(f"{args.file}: valid")
+    print(f"  datasets:    {len(pipeline.datasets)} ({', '.join(pipeline.datasets)})")
+    print(f"  experiments: {len(pipeline.experiments)}")
+    print(f"  runs:        {len(pipeline.runs())} (experiment × seed)")
+    for study in pipeline.study_names():
+        print(
+            f"  study {study}: {len(pipeline.experiments_in(study))} experiment(s), "
+            f"{len(pipeline.figures_in(study))} figure(s)"
+        )
+
+
+def _methods(args) -> None:
+    from methodlib.methods import METHODS
+
+    for name, cls in METHODS.items():
+        doc = (sys.modules[cls.__module__].__doc__ or "").strip().splitlines()[0]
+        print(f"{name}  [{cls.task}]  {doc}")
+        for field, info in cls.Config.model_fields.items():
+            if field == "name":
+                continue
+            default = "required" if info.is_required() else f"default {info.default!r}"
+            print(f"    {field}: {_type_name(info.annotation)} ({default})")
+            if info.description:
+                print(f"        {info.description}")
+
+
+def _type_name(annotation) -> str:
+    if typing.get_origin(annotation) is typing.Literal:
+        return " | ".join(repr(a) for a in typing.get_args(annotation))
+    return getattr(annotation, "__name__", str(annotation).replace("typing.", ""))
+
+
+def _schema(args) -> None:
+    from methodlib.spec import Pipeline
+
+    text = json.dumps(Pipeline.model_json_schema(), indent=2) + "\n"
+    if args.out:
+        Path(args.out).write_text(text)
+        print(f"wrote {args.out}")
+    else:
+        sys.stdout.write(text)
+
+
+def _prepare(args) -> None:
+    from methodlib.data import prepare_dataset
+
+    pipeline = _load(args.pipeline)
+    if args.dataset not in pipeline.datasets:
+        raise RunError(f"dataset {args.dataset!r} is not defined in {args.pipeline}")
+    meta = prepare_dataset(args.dataset, pipeline.datasets[args.dataset], args.out)
+    print(f"{args.dataset}: {meta['sizes']} -> {args.out}")
+
+
+def _train(args) -> None:
+    import torch
+
+    from methodlib.train import train_run
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    pipeline = _load(args.pipeline)
+    if args.experiment not in pipeline.experiments:
+        raise RunError(f"experiment {args.experiment!r} is not defined in {args.pipeline}")
+    train_run(
+        pipeline,
+        args.experiment,
+        args.seed,
+        args.out,
+        data_root=args.data_root,
+        results_root=args.results_root,
+        progress=True,
+    )
+
+
+def _evaluate(args) -> None:
+    from methodlib.evaluate import evaluate_run
+
+    evaluate_run(args.run)
+
+
+def _aggregate(args) -> None:
+    from methodlib.report.tables import tidy_from_runs, write_csv
+
+    write_csv(tidy_from_runs(_load(args.pipeline), args.metrics), args.out)
+
+
+def _combine(args) -> None:
+    from methodlib.report.tables import combine
+
+    combine(args.tables, args.out_csv, args.out_json)
+
+
+def _plot(args) -> None:
+    from methodlib.report.plots import plot_figure
+
+    plot_figure(_load(args.pipeline), args.figure, args.metrics, args.out)
+
+
+def _curves(args) -> None:
+    from methodlib.report.plots import plot_curves
+
+    logs = {Path(path).parent.name: path for path in args.logs}
+    plot_curves(args.experiment, logs, args.out)
+
+
+def _index(args) -> None:
+    from methodlib.report.index import write_index
+
+    write_index(_load(args.pipeline), args.metrics, args.out)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,101 @@
+"""Turn a dataset spec into deterministic train/val/test splits on disk.
+
+The splits are stratified and drawn from the spec's split seed only, so every experiment and
+every machine sees the same examples. Normalisation statistics come from the train split alone.
+The folder is written atomically and is what DVC versions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import platform
+from pathlib import Path
+
+import numpy as np
+from sklearn.model_selection import train_test_split
+
+from methodlib.data.sources import RawData, load_source
+from methodlib.io import atomic_dir, write_json, write_npz
+
+SPLITS = ("train", "val", "test")
+FORMAT_VERSION = 1
+
+
+def prepare_dataset(name: str, spec, out_dir: str | Path) -> dict:
+    """Write `{train,val,test}.npz` and `meta.json` into `out_dir`; return the meta."""
+    raw = load_source(spec)
+    splits = split_data(raw, spec)
+    train_x = splits["train"][0].astype(np.float64) / raw.scale
+    mean = train_x.mean(axis=(0, 2, 3))
+    std = train_x.std(axis=(0, 2, 3))
+    with atomic_dir(out_dir) as tmp:
+        checksums = {}
+        for split, (x, y) in splits.items():
+            write_npz(tmp / f"{split}.npz", x=x, y=y)
+            checksums[f"{split}.npz"] = file_sha256(tmp / f"{split}.npz")
+        classes = sorted(int(c) for c in np.unique(np.concatenate([y for _, y in splits.values()])))
+        meta = {
+            "name": name,
+            "format_version": FORMAT_VERSION,
+            "spec": spec.model_dump(mode="json"),
+            "input_shape": list(splits["train"][0].shape[1:]),
+            "n_classes": len(classes),
+            "classes": classes,
+            "sizes": {split: len(y) for split, (_, y) in splits.items()},
+            "class_counts": {
+                split: np.bincount(y, minlength=max(classes) + 1).tolist()
+                for split, (_, y) in splits.items()
+            },
+            "scale": raw.scale,
+            "mean": mean.tolist(),
+            "std": np.maximum(std, 1e-8).tolist(),
+            "checksums": checksums,
+            "python": platform.python_version(),
+            "numpy": np.__version__,
+        }
+        write_json(tmp / "meta.json", meta)
+    return meta
+
+
+def split_data(raw: RawData, spec) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Stratified splits drawn from `spec.split.seed`; the official test set is kept as the
+    test split when the source has one and the spec asks for it."""
+    rng = np.random.default_rng(spec.split.seed)
+    x, y = raw.x, raw.y
+    keep_official = raw.x_test is not None and getattr(spec, "official_test", False)
+    if raw.x_test is not None and not keep_official:
+        x, y = np.concatenate([x, raw.x_test]), np.concatenate([y, raw.y_test])
+    if spec.limit is not None and spec.limit < len(y):
+        x, y = _stratified_take(x, y, spec.limit, rng)
+    seed = int(rng.integers(2**31))
+    if keep_official:
+        x_test, y_test = raw.x_test, raw.y_test
+        x_train, x_val, y_train, y_val = train_test_split(
+            x, y, test_size=spec.split.val, stratify=y, random_state=seed
+        )
+    else:
+        x_rest, x_test, y_rest, y_test = train_test_split(
+            x, y, test_size=spec.split.test, stratify=y, random_state=seed
+        )
+        x_train, x_val, y_train, y_val = train_test_split(
+            x_rest,
+            y_rest,
+            test_size=spec.split.val / (1 - spec.split.test),
+            stratify=y_rest,
+            random_state=seed + 1,
+        )
+    return {"train": (x_train, y_train), "val": (x_val, y_val), "test": (x_test, y_test)}
+
+
+def _stratified_take(x: np.ndarray, y: np.ndarray, n: int, rng: np.random.Generator):
+    seed = int(rng.integers(2**31))
+    _, x_part, _, y_part = train_test_split(x, y, test_size=n, stratify=y, random_state=seed)
+    return x_part, y_part
+
+
+def file_sha256(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

@@ -1,0 +1,58 @@
+"""Read prepared splits back, checking they are complete and unmodified."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from methodlib.data.prepare import FORMAT_VERSION, SPLITS, file_sha256
+from methodlib.errors import RunError
+from methodlib.io import read_json
+
+
+@dataclass
+class Split:
+    x: torch.Tensor
+    y: torch.Tensor
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+
+@dataclass
+class Prepared:
+    meta: dict
+    train: Split
+    val: Split
+    test: Split
+
+
+def load_prepared(folder: str | Path, standardise: bool = True) -> Prepared:
+    """Load the three splits as float32 tensors: standardised with the train statistics for
+    classification, or in [0, 1] (`standardise=False`) for generative models."""
+    folder = Path(folder)
+    meta_path = folder / "meta.json"
+    if not meta_path.is_file():
+        raise RunError(
+            f"prepared data not found: {meta_path}; run `snakemake` (or `methodlib prepare`) first"
+        )
+    meta = read_json(meta_path)
+    if meta.get("format_version") != FORMAT_VERSION:
+        raise RunError(f"{folder}: prepared with an older format; delete it and prepare again")
+    mean = np.asarray(meta["mean"], dtype=np.float32)[:, None, None]
+    std = np.asarray(meta["std"], dtype=np.float32)[:, None, None]
+    splits = {}
+    for split in SPLITS:
+        path = folder / f"{split}.npz"
+        if not path.is_file() or file_sha256(path) != meta["checksums"][f"{split}.npz"]:
+            raise RunError(f"{path}: missing or modified since it was prepared; prepare it again")
+        with np.load(path) as data:
+            x = data["x"].astype(np.float32) / np.float32(meta["scale"])
+            y = data["y"].astype(np.int64)
+        if standardise:
+            x = (x - mean) / std
+        splits[split] = Split(torch.from_numpy(x), torch.from_numpy(y))
+    return Prepared(meta=meta, **splits)

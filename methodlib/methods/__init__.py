@@ -1,0 +1,23 @@
+"""The method registry: a pipeline file's `method.name` maps to a `Method` class here.
+
+Adding a method: write its module (config model + implementation), add one line below.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Union
+
+from pydantic import Field
+
+from methodlib.methods.base import DataInfo, Method, MethodConfig, StepContext
+from methodlib.methods.dense import Dense
+
+METHODS: dict[str, type[Method]] = {cls.name: cls for cls in (Dense,)}
+
+_configs = tuple(cls.Config for cls in METHODS.values())
+if len(_configs) == 1:  # a discriminated union needs two members; pydantic checks the tag anyway
+    MethodConfigUnion = _configs[0]
+else:
+    MethodConfigUnion = Annotated[Union[_configs], Field(discriminator="name")]  # noqa: UP007
+
+__all__ = ["METHODS", "DataInfo", "Method", "MethodConfig", "MethodConfigUnion", "StepContext"]

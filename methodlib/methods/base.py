@@ -1,0 +1,103 @@
+"""What a method is: a config model plus hooks the shared training loop calls.
+
+A method decides how the network is built (its layer factory), what loss one batch gives, and
+how test predictions are drawn. Predictions always carry a samples axis — MC samples, SWAG
+draws, snapshots — so every classification metric applies to every method unchanged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import torch
+import torch.nn.functional as F
+from pydantic import BaseModel, ConfigDict
+from torch import nn
+
+from methodlib.models import Layers, build_model
+
+
+class MethodConfig(BaseModel):
+    """Base of every method's config; `name` is the discriminator the YAML uses."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str
+
+
+@dataclass(frozen=True)
+class DataInfo:
+    input_shape: tuple[int, ...]
+    n_classes: int
+    n_train: int
+
+
+@dataclass(frozen=True)
+class StepContext:
+    """Where training is, for schedules such as a KL weight warm-up."""
+
+    epoch: int
+    step: int
+    steps_per_epoch: int
+    epochs: int
+    n_train: int
+
+    @property
+    def progress(self) -> float:
+        """Fraction of all training steps done before this one, in [0, 1)."""
+        return (self.epoch * self.steps_per_epoch + self.step) / (
+            self.epochs * self.steps_per_epoch
+        )
+
+
+class Method:
+    """Maximum-likelihood classification; subclasses override the hooks they change."""
+
+    name: ClassVar[str]
+    Config: ClassVar[type[MethodConfig]]
+    task: ClassVar[str] = "classification"
+
+    def __init__(self, config: MethodConfig, model_name: str, info: DataInfo):
+        self.config = config
+        self.model_name = model_name
+        self.info = info
+
+    def layers(self) -> Layers:
+        return Layers()
+
+    def build_model(self) -> nn.Module:
+        return build_model(
+            self.model_name, self.info.input_shape, self.info.n_classes, self.layers()
+        )
+
+    def loss(
+        self, model: nn.Module, x: torch.Tensor, y: torch.Tensor, ctx: StepContext
+    ) -> torch.Tensor:
+        return F.cross_entropy(model(x), y)
+
+    @torch.no_grad()
+    def predict_proba(self, model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+        """Class probabilities with a leading samples axis: (samples, batch, classes)."""
+        return F.softmax(model(x), dim=-1).unsqueeze(0)
+
+    def on_epoch_end(self, model: nn.Module, epoch: int) -> None:
+        """Called after every epoch (SWA averaging, snapshots, ...)."""
+
+    def epoch_metrics(self, model: nn.Module) -> dict[str, float]:
+        """Extra columns for the training log (sparsity, KL, ...)."""
+        return {}
+
+    def run_metrics(self, model: nn.Module) -> dict[str, float]:
+        """Extra metrics of the finished run (compression, ...), merged into metrics.json."""
+        return {}
+
+    def state_dict(self) -> dict[str, Any]:
+        """Method state outside the model (running averages, snapshots) for checkpoints."""
+        return {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore what `state_dict` returned."""
+
+    def init_from(self, model: nn.Module, weights: dict[str, torch.Tensor]) -> None:
+        """Start from another experiment's final weights (the `init_from` YAML field)."""
+        model.load_state_dict(weights)

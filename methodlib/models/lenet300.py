@@ -1,0 +1,29 @@
+"""LeNet-300-100: the fully connected network of the pruning papers (LeCun et al. 1998)."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from methodlib.models.layers import Layers
+
+
+class LeNet300_100(nn.Module):  # noqa: N801 - the architecture's published name
+    def __init__(self, input_shape: tuple[int, ...], n_classes: int, layers: Layers):
+        super().__init__()
+        n_in = math.prod(input_shape)
+        self.net = nn.Sequential(
+            nn.Flatten(),
+            layers.linear(n_in, 300),
+            nn.ReLU(),
+            layers.after("linear", 300),
+            layers.linear(300, 100),
+            nn.ReLU(),
+            layers.after("linear", 100),
+            layers.linear(100, n_classes),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)

@@ -1,0 +1,78 @@
+"""The tidy metrics table and its summaries.
+
+One row per number, with the columns `experiment, method, dataset, model, seed, metric, value`
+(`seed` is `all` for group-level rows such as ensembles). Other tools read these names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+import pandas as pd
+
+from methodlib.io import atomic_path, read_json, write_json
+from methodlib.spec import Pipeline
+
+COLUMNS = ["experiment", "method", "dataset", "model", "seed", "metric", "value"]
+KEYS = COLUMNS[:5]
+
+
+def tidy_from_runs(pipeline: Pipeline, metrics_files: Iterable[str | Path]) -> pd.DataFrame:
+    rows = []
+    for path in metrics_files:
+        result = read_json(path)
+        exp = pipeline.experiments[result["experiment"]]
+        for metric, value in sorted(result["metrics"].items()):
+            rows.append(
+                {
+                    "experiment": result["experiment"],
+                    "method": exp.method.name,
+                    "dataset": exp.dataset,
+                    "model": exp.model,
+                    "seed": str(result["seed"]),
+                    "metric": metric,
+                    "value": float(value),
+                }
+            )
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def read_tidy(path: str | Path) -> pd.DataFrame:
+    return pd.read_csv(path, dtype={"seed": str})
+
+
+def write_csv(frame: pd.DataFrame, path: str | Path) -> None:
+    with atomic_path(path) as tmp:
+        frame.to_csv(tmp, index=False)
+
+
+def summary(frame: pd.DataFrame) -> dict[str, dict[str, float]]:
+    """Mean and standard deviation over seeds per experiment and metric, for `dvc metrics`."""
+    out: dict[str, dict[str, float]] = {}
+    per_seed = frame[frame["seed"] != "all"]
+    for (experiment, metric), values in per_seed.groupby(["experiment", "metric"])["value"]:
+        entry = out.setdefault(experiment, {})
+        entry[metric] = round(float(values.mean()), 6)
+        entry[f"{metric}_std"] = round(float(values.std(ddof=0)), 6)
+    for (experiment, metric), values in frame[frame["seed"] == "all"].groupby(
+        ["experiment", "metric"]
+    )["value"]:
+        out.setdefault(experiment, {})[f"group_{metric}"] = round(float(values.iloc[0]), 6)
+    return out
+
+
+def combine(paths: Iterable[str | Path], out_csv: str | Path, out_json: str | Path) -> pd.DataFrame:
+    frames = [read_tidy(p) for p in paths]
+    frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=COLUMNS)
+    frame = frame.sort_values(["experiment", "seed", "metric"], kind="stable")
+    write_csv(frame, out_csv)
+    write_json(out_json, summary(frame))
+    return frame
+
+
+def wide(frame: pd.DataFrame) -> pd.DataFrame:
+    """One row per run, one column per metric: the shape figures and tables are drawn from."""
+    return frame.pivot_table(
+        index=KEYS, columns="metric", values="value", aggfunc="first"
+    ).reset_index()

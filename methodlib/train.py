@@ -1,0 +1,237 @@
+"""The training loop every method shares.
+
+A run is one (experiment, seed). Its state is checkpointed atomically after every epoch in
+`<run>/state/`, which Snakemake does not own and so does not delete when a job dies: rerunning
+the job resumes from the last finished epoch and ends with the same weights as an uninterrupted
+run (shuffling is seeded per epoch, and the RNG state is part of the checkpoint).
+
+Outputs, written only when training has finished: `predictions.npz` (test probabilities with a
+samples axis), `model.pt` (weights), `train_log.csv`, and `run.json` (config, provenance) last.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import random
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from tqdm import tqdm
+
+from methodlib.data import Split, load_prepared
+from methodlib.device import resolve_device
+from methodlib.errors import RunError
+from methodlib.io import atomic_path, write_json, write_npz
+from methodlib.methods import METHODS, DataInfo, Method, StepContext
+from methodlib.models.stats import count_flops, count_params
+from methodlib.provenance import provenance
+from methodlib.spec import Pipeline, TrainingSpec
+
+CHECKPOINT = Path("state") / "checkpoint.pt"
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    torch.use_deterministic_algorithms(True, warn_only=True)
+
+
+def make_optimizer(params, training: TrainingSpec) -> torch.optim.Optimizer:
+    if training.optimizer == "sgd":
+        return torch.optim.SGD(
+            params, lr=training.lr, momentum=training.momentum, weight_decay=training.weight_decay
+        )
+    return torch.optim.Adam(params, lr=training.lr, weight_decay=training.weight_decay)
+
+
+def make_scheduler(optimizer: torch.optim.Optimizer, training: TrainingSpec):
+    if training.lr_schedule == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=training.epochs)
+    if training.lr_schedule == "step":  # ÷10 at half and three quarters of training
+        milestones = [training.epochs // 2, (3 * training.epochs) // 4]
+        return torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones=milestones, gamma=0.1)
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda _: 1.0)
+
+
+def predict(
+    method: Method, model: nn.Module, split: Split, batch_size: int, device
+) -> torch.Tensor:
+    """Probabilities (samples, examples, classes) on a split, in evaluation mode."""
+    model.eval()
+    parts = [
+        method.predict_proba(model, split.x[i : i + batch_size].to(device)).float().cpu()
+        for i in range(0, len(split), batch_size)
+    ]
+    return torch.cat(parts, dim=1)
+
+
+def train_run(
+    pipeline: Pipeline,
+    experiment: str,
+    seed: int,
+    run_dir: str | Path,
+    data_root: str | Path = "data/prepared",
+    results_root: str | Path = "results",
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Train one run to completion (resuming if a matching checkpoint exists); return run.json."""
+    run_dir = Path(run_dir)
+    exp = pipeline.experiments[experiment]
+    training = exp.training
+    config_hash = pipeline.experiment_hash(experiment)
+    device = resolve_device(pipeline.device_of(experiment))
+    seed_everything(seed)
+
+    data = load_prepared(Path(data_root) / exp.dataset)
+    info = DataInfo(tuple(data.meta["input_shape"]), data.meta["n_classes"], len(data.train))
+    method = METHODS[exp.method.name](exp.method, exp.model, info)
+    model = method.build_model().to(device)
+    if exp.init_from is not None:
+        method.init_from(model, load_weights(Path(results_root) / exp.init_from / f"seed{seed}"))
+    optimizer = make_optimizer(model.parameters(), training)
+    scheduler = make_scheduler(optimizer, training)
+
+    state_path = run_dir / CHECKPOINT
+    start_epoch, log = 0, []
+    if state_path.exists():
+        start_epoch, log = _resume(
+            state_path, config_hash, seed, model, optimizer, scheduler, method
+        )
+
+    x_train, y_train = data.train.x.to(device), data.train.y.to(device)
+    n, bs = len(y_train), training.batch_size
+    steps = math.ceil(n / bs)
+    started = time.time()
+    for epoch in range(start_epoch, training.epochs):
+        epoch_start = time.time()
+        order = torch.randperm(n, generator=torch.Generator().manual_seed(seed * 1_000_003 + epoch))
+        order = order.to(device)
+        model.train()
+        total = torch.zeros((), device=device)
+        bar = tqdm(
+            range(steps),
+            desc=f"{experiment} seed {seed} epoch {epoch + 1}/{training.epochs}",
+            disable=not progress,
+            file=sys.stderr,
+            mininterval=1.0,
+        )
+        for step in bar:
+            idx = order[step * bs : (step + 1) * bs]
+            ctx = StepContext(epoch, step, steps, training.epochs, n)
+            loss = method.loss(model, x_train[idx], y_train[idx], ctx)
+            if not torch.isfinite(loss):
+                raise RunError(
+                    f"{experiment} seed {seed}: loss is {loss.item()} at epoch {epoch + 1}, "
+                    f"step {step + 1}; lower training.lr or check the data"
+                )
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            total += loss.detach()
+            if step % 20 == 0:
+                bar.set_postfix(loss=f"{total.item() / (step + 1):.4f}")
+        lr = optimizer.param_groups[0]["lr"]
+        scheduler.step()
+        method.on_epoch_end(model, epoch)
+        val_probs = predict(method, model, data.val, training.eval_batch_size, device)
+        row = {
+            "epoch": epoch + 1,
+            "train_loss": total.item() / steps,
+            "val_nll": F.nll_loss(val_probs.mean(0).clamp_min(1e-12).log(), data.val.y).item(),
+            "val_accuracy": (val_probs.mean(0).argmax(1) == data.val.y).float().mean().item(),
+            "lr": lr,
+            "seconds": time.time() - epoch_start,
+            **method.epoch_metrics(model),
+        }
+        log.append(row)
+        bar.close()
+        _save_state(
+            state_path, config_hash, seed, epoch + 1, model, optimizer, scheduler, method, log
+        )
+
+    test_probs = predict(method, model, data.test, training.eval_batch_size, device)
+    write_npz(run_dir / "predictions.npz", probs=test_probs.numpy(), labels=data.test.y.numpy())
+    with atomic_path(run_dir / "model.pt") as tmp:
+        torch.save({"model": model.state_dict(), "method": method.state_dict()}, tmp)
+    _write_log(run_dir / "train_log.csv", log)
+    record = {
+        "experiment": experiment,
+        "seed": seed,
+        "config": pipeline.resolved_experiment(experiment),
+        "config_hash": config_hash,
+        "task": method.task,
+        "dataset_checksums": data.meta["checksums"],
+        "epochs_resumed_from": start_epoch,
+        "train_seconds": time.time() - started,
+        "model_stats": {
+            "params": count_params(model),
+            "flops": count_flops(model, info.input_shape),
+            **method.run_metrics(model),
+        },
+        "provenance": provenance(str(device)),
+    }
+    write_json(run_dir / "run.json", record)
+    return record
+
+
+def load_weights(run_dir: Path) -> dict[str, torch.Tensor]:
+    path = run_dir / "model.pt"
+    if not path.is_file():
+        raise RunError(f"cannot initialise from {path}: it does not exist (has that run finished?)")
+    return _torch_load(path)["model"]
+
+
+def _torch_load(path: Path) -> dict[str, Any]:
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # a truncated or foreign file: say which one and what to do
+        raise RunError(f"{path}: unreadable checkpoint ({exc}); delete it to start over") from None
+
+
+def _resume(state_path, config_hash, seed, model, optimizer, scheduler, method):
+    state = _torch_load(state_path)
+    if state.get("config_hash") != config_hash or state.get("seed") != seed:
+        print(f"{state_path}: checkpoint of another config; starting from scratch", file=sys.stderr)
+        return 0, []
+    model.load_state_dict(state["model"])
+    optimizer.load_state_dict(state["optimizer"])
+    scheduler.load_state_dict(state["scheduler"])
+    method.load_state_dict(state["method"])
+    torch.set_rng_state(state["rng"])
+    if state["cuda_rng"] and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda_rng"])
+    print(f"{state_path}: resuming after epoch {state['epoch']}", file=sys.stderr)
+    return state["epoch"], state["log"]
+
+
+def _save_state(path, config_hash, seed, epoch, model, optimizer, scheduler, method, log) -> None:
+    state = {
+        "config_hash": config_hash,
+        "seed": seed,
+        "epoch": epoch,
+        "model": model.state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "scheduler": scheduler.state_dict(),
+        "method": method.state_dict(),
+        "rng": torch.get_rng_state(),
+        "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+        "log": log,
+    }
+    with atomic_path(path) as tmp:
+        torch.save(state, tmp)
+
+
+def _write_log(path: Path, rows: list[dict[str, Any]]) -> None:
+    columns = list(dict.fromkeys(key for row in rows for key in row))
+    with atomic_path(path) as tmp, tmp.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(rows)

@@ -1,0 +1,124 @@
+"""Pipeline loading, target lists and input functions shared by all rules."""
+
+import json
+
+from snakemake.exceptions import WorkflowError
+
+from methodlib.errors import SpecError
+from methodlib.spec import NAME_PATTERN, load_pipeline
+
+
+def pipeline_file():
+    """The pipeline file: the last `--configfile`, else pipeline.yaml. Snakemake's own `config`
+    deep-merges config files, which would mix two pipelines' experiments; we read the file
+    ourselves with the project's validator instead."""
+    if workflow.overwrite_configfiles:
+        return str(workflow.overwrite_configfiles[-1])
+    return config.get("pipeline", "pipeline.yaml")
+
+
+PIPELINE_FILE = pipeline_file()
+try:
+    PIPELINE = load_pipeline(PIPELINE_FILE)
+except SpecError as exc:
+    raise WorkflowError(str(exc)) from None
+
+_NAME = NAME_PATTERN.strip("^$")
+
+
+wildcard_constraints:
+    experiment=_NAME,
+    dataset=_NAME,
+    study=_NAME,
+    figure=_NAME,
+    seed=r"\d+",
+
+
+def run_dir(experiment, seed):
+    return f"results/{experiment}/seed{seed}"
+
+
+def run_metrics(experiments):
+    return [
+        f"{run_dir(e, s)}/metrics.json" for e in experiments for s in PIPELINE.seeds_of(e)
+    ]
+
+
+def figure_files(study):
+    return [f"reports/figures/{study}/{f}.png" for f in PIPELINE.figures_in(study)]
+
+
+def curve_files(experiments):
+    return [f"reports/curves/{e}.png" for e in experiments]
+
+
+def studies_with_runs():
+    return [s for s in PIPELINE.study_names() if PIPELINE.experiments_in(s)]
+
+
+def study_targets(study):
+    experiments = PIPELINE.experiments_in(study)
+    return [
+        f"reports/studies/{study}/metrics.csv",
+        *figure_files(study),
+        *curve_files(experiments),
+    ]
+
+
+def all_targets():
+    targets = ["reports/metrics.csv", "reports/metrics.json", "reports/index.md"]
+    for study in studies_with_runs():
+        targets += study_targets(study)
+    return targets
+
+
+# Input and params functions. Params carry the resolved config of what a job depends on, so
+# editing one experiment reruns that experiment (and the reports), nothing else.
+
+
+def dataset_config(wildcards):
+    return json.dumps(PIPELINE.datasets[wildcards.dataset].model_dump(mode="json"), sort_keys=True)
+
+
+def experiment_config(wildcards):
+    return json.dumps(PIPELINE.resolved_experiment(wildcards.experiment), sort_keys=True)
+
+
+def prepared_data(wildcards):
+    dataset = PIPELINE.experiments[wildcards.experiment].dataset
+    return ancient(f"data/prepared/{dataset}")
+
+
+def init_weights(wildcards):
+    source = PIPELINE.experiments[wildcards.experiment].init_from
+    return [f"{run_dir(source, wildcards.seed)}/model.pt"] if source else []
+
+
+def study_run_metrics(wildcards):
+    return run_metrics(PIPELINE.experiments_in(wildcards.study))
+
+
+def study_tables(wildcards):
+    return [f"reports/studies/{s}/metrics.csv" for s in studies_with_runs()]
+
+
+def figure_config(wildcards):
+    return json.dumps(PIPELINE.reports[wildcards.figure].model_dump(mode="json"), sort_keys=True)
+
+
+def figure_caption(wildcards):
+    return PIPELINE.reports[wildcards.figure].caption or wildcards.figure
+
+
+def experiment_logs(wildcards):
+    return [
+        f"{run_dir(wildcards.experiment, s)}/train_log.csv"
+        for s in PIPELINE.seeds_of(wildcards.experiment)
+    ]
+
+
+def all_figures(wildcards):
+    files = []
+    for study in studies_with_runs():
+        files += figure_files(study) + curve_files(PIPELINE.experiments_in(study))
+    return files

@@ -1,0 +1,86 @@
+"""Tidy metrics, the DVC metrics summary, seaborn figures and reports/index.md."""
+
+
+rule aggregate_study:
+    input:
+        study_run_metrics,
+    output:
+        "reports/studies/{study}/metrics.csv",
+    params:
+        pipeline=PIPELINE_FILE,
+    log:
+        "results/logs/aggregate_study/{study}.log",
+    benchmark:
+        "results/benchmarks/aggregate_study/{study}.tsv"
+    shell:
+        "methodlib aggregate --pipeline {params.pipeline} --out {output} {input} > {log} 2>&1"
+
+
+rule aggregate_all:
+    input:
+        study_tables,
+    output:
+        csv="reports/metrics.csv",
+        json="reports/metrics.json",
+    log:
+        "results/logs/aggregate_all.log",
+    benchmark:
+        "results/benchmarks/aggregate_all.tsv"
+    shell:
+        "methodlib combine --out-csv {output.csv} --out-json {output.json} {input} > {log} 2>&1"
+
+
+rule plot_figure:
+    input:
+        "reports/studies/{study}/metrics.csv",
+    output:
+        report(
+            "reports/figures/{study}/{figure}.png",
+            caption="report/figure.rst",
+            category="{study}",
+        ),
+    params:
+        pipeline=PIPELINE_FILE,
+        config=figure_config,
+        caption=figure_caption,
+    log:
+        "results/logs/plot_figure/{study}/{figure}.log",
+    benchmark:
+        "results/benchmarks/plot_figure/{study}/{figure}.tsv"
+    shell:
+        "methodlib plot --pipeline {params.pipeline} --figure {wildcards.figure}"
+        " --metrics {input} --out {output} > {log} 2>&1"
+
+
+rule plot_curves:
+    input:
+        experiment_logs,
+    output:
+        report(
+            "reports/curves/{experiment}.png",
+            caption="report/curves.rst",
+            category="training curves",
+        ),
+    log:
+        "results/logs/plot_curves/{experiment}.log",
+    benchmark:
+        "results/benchmarks/plot_curves/{experiment}.tsv"
+    shell:
+        "methodlib curves --experiment {wildcards.experiment} --out {output} {input} > {log} 2>&1"
+
+
+rule write_index:
+    input:
+        metrics="reports/metrics.csv",
+        figures=all_figures,
+    output:
+        "reports/index.md",
+    params:
+        pipeline=PIPELINE_FILE,
+    log:
+        "results/logs/write_index.log",
+    benchmark:
+        "results/benchmarks/write_index.tsv"
+    shell:
+        "methodlib index --pipeline {params.pipeline} --metrics {input.metrics}"
+        " --out {output} > {log} 2>&1"
