@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import math
 import random
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -179,6 +180,7 @@ def train_run(
         "provenance": provenance(str(device)),
     }
     write_json(run_dir / "run.json", record)
+    shutil.rmtree(run_dir / CHECKPOINT.parent, ignore_errors=True)  # model.pt supersedes it
     return record
 
 

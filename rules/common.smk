@@ -1,6 +1,7 @@
 """Pipeline loading, target lists and input functions shared by all rules."""
 
 import json
+import os
 
 from snakemake.exceptions import WorkflowError
 
@@ -18,6 +19,7 @@ def pipeline_file():
 
 
 PIPELINE_FILE = pipeline_file()
+ENV = "../envs/methodlib.yaml"  # used with --use-conda; relative to rules/
 try:
     PIPELINE = load_pipeline(PIPELINE_FILE)
 except SpecError as exc:
@@ -32,6 +34,15 @@ wildcard_constraints:
     study=_NAME,
     figure=_NAME,
     seed=r"\d+",
+
+
+def output_dir(wildcards, output):
+    """The run folder of a job, from its first output (lint: no hard-coded prefixes)."""
+    return os.path.dirname(output[0])
+
+
+def input_dir(wildcards, input):
+    return os.path.dirname(input[0])
 
 
 def run_dir(experiment, seed):

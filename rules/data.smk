@@ -7,6 +7,8 @@ rule prepare_dataset:
     params:
         pipeline=PIPELINE_FILE,
         config=dataset_config,
+    conda:
+        ENV
     log:
         "results/logs/prepare_dataset/{dataset}.log",
     benchmark:

@@ -8,7 +8,9 @@ rule evaluate_run:
     output:
         "results/{experiment}/seed{seed}/metrics.json",
     params:
-        run_dir="results/{experiment}/seed{seed}",
+        run_dir=input_dir,
+    conda:
+        ENV
     log:
         "results/logs/evaluate_run/{experiment}/seed{seed}.log",
     benchmark:

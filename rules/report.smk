@@ -8,6 +8,8 @@ rule aggregate_study:
         "reports/studies/{study}/metrics.csv",
     params:
         pipeline=PIPELINE_FILE,
+    conda:
+        ENV
     log:
         "results/logs/aggregate_study/{study}.log",
     benchmark:
@@ -22,6 +24,8 @@ rule aggregate_all:
     output:
         csv="reports/metrics.csv",
         json="reports/metrics.json",
+    conda:
+        ENV
     log:
         "results/logs/aggregate_all.log",
     benchmark:
@@ -43,6 +47,8 @@ rule plot_figure:
         pipeline=PIPELINE_FILE,
         config=figure_config,
         caption=figure_caption,
+    conda:
+        ENV
     log:
         "results/logs/plot_figure/{study}/{figure}.log",
     benchmark:
@@ -61,6 +67,8 @@ rule plot_curves:
             caption="report/curves.rst",
             category="training curves",
         ),
+    conda:
+        ENV
     log:
         "results/logs/plot_curves/{experiment}.log",
     benchmark:
@@ -77,6 +85,8 @@ rule write_index:
         "reports/index.md",
     params:
         pipeline=PIPELINE_FILE,
+    conda:
+        ENV
     log:
         "results/logs/write_index.log",
     benchmark:

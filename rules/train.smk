@@ -14,7 +14,9 @@ rule train_run:
     params:
         pipeline=PIPELINE_FILE,
         config=experiment_config,
-        run_dir="results/{experiment}/seed{seed}",
+        run_dir=output_dir,
+    conda:
+        ENV
     log:
         "results/logs/train_run/{experiment}/seed{seed}.log",
     benchmark:

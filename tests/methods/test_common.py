@@ -1,0 +1,89 @@
+"""The contract every registered method must meet: it builds from its default config, takes a
+training step on tiny data on the CPU, saves and reloads, and is deterministic under a seed."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+import torch
+
+from methodlib.methods import METHODS, DataInfo, StepContext
+from methodlib.models import MODELS
+
+INFO = DataInfo(input_shape=(1, 8, 8), n_classes=10, n_train=64)
+
+
+def make(name: str, model: str):
+    cls = METHODS[name]
+    return cls(cls.Config(name=name), model, INFO)
+
+
+def batch(seed: int = 0):
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(16, *INFO.input_shape, generator=g), torch.randint(0, 10, (16,), generator=g)
+
+
+def one_step(name: str, model_name: str, seed: int = 0):
+    torch.manual_seed(seed)
+    method = make(name, model_name)
+    model = method.build_model()
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    x, y = batch()
+    loss = method.loss(model, x, y, StepContext(0, 0, 4, 2, INFO.n_train))
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    method.on_epoch_end(model, 0)
+    return method, model, loss
+
+
+@pytest.fixture(params=sorted(METHODS))
+def method_name(request) -> str:
+    return request.param
+
+
+@pytest.mark.parametrize("model_name", sorted(MODELS))
+def test_training_step_gives_finite_loss_and_probabilities(method_name, model_name):
+    method, model, loss = one_step(method_name, model_name)
+    assert loss.ndim == 0 and torch.isfinite(loss)
+    model.eval()
+    probs = method.predict_proba(model, batch(1)[0])
+    assert probs.ndim == 3 and probs.shape[1:] == (16, 10)
+    torch.testing.assert_close(probs.sum(-1), torch.ones(probs.shape[:2]))
+    for key, value in {**method.run_metrics(model), **method.epoch_metrics(model)}.items():
+        assert isinstance(value, float | int), key
+
+
+def test_save_and_reload_gives_the_same_predictions(method_name):
+    method, model, _ = one_step(method_name, "lenet300_100")
+    buffer = io.BytesIO()
+    torch.save({"model": model.state_dict(), "method": method.state_dict()}, buffer)
+    buffer.seek(0)
+    state = torch.load(buffer, weights_only=True)
+    fresh_method = make(method_name, "lenet300_100")
+    fresh = fresh_method.build_model()
+    fresh.load_state_dict(state["model"])
+    fresh_method.load_state_dict(state["method"])
+    model.eval()
+    fresh.eval()
+    x = batch(2)[0]
+    torch.manual_seed(7)
+    expected = method.predict_proba(model, x)
+    torch.manual_seed(7)
+    torch.testing.assert_close(fresh_method.predict_proba(fresh, x), expected)
+
+
+def test_deterministic_under_a_seed(method_name):
+    _, a, loss_a = one_step(method_name, "lenet5", seed=3)
+    _, b, loss_b = one_step(method_name, "lenet5", seed=3)
+    assert loss_a.item() == loss_b.item()
+    for (name, pa), (_, pb) in zip(a.state_dict().items(), b.state_dict().items(), strict=True):
+        torch.testing.assert_close(pa, pb, rtol=0, atol=0, msg=name)
+
+
+def test_every_method_has_a_documented_module_and_config(method_name):
+    cls = METHODS[method_name]
+    assert cls.name == method_name
+    assert cls.Config(name=method_name).name == method_name
+    assert (__import__(cls.__module__, fromlist=["_"]).__doc__ or "").strip()

@@ -1,0 +1,123 @@
+"""The shared training loop: determinism, resuming after an interruption, stopping on a
+non-finite loss, initialising from another run."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from methodlib.errors import RunError
+from methodlib.methods.dense import Dense
+from methodlib.train import CHECKPOINT, load_weights, train_run
+from tests.conftest import tiny_pipeline
+
+OUTPUTS = ("predictions.npz", "model.pt", "train_log.csv", "run.json")
+
+
+def run(pipeline, tmp_path, data_root, name="run", seed=0):
+    out = tmp_path / name
+    train_run(
+        pipeline, "exp", seed, out, data_root=data_root, results_root=tmp_path, progress=False
+    )
+    return out
+
+
+def probs(run_dir):
+    with np.load(run_dir / "predictions.npz") as data:
+        return data["probs"]
+
+
+def test_run_writes_outputs_and_provenance(tmp_path, data_root):
+    out = run(tiny_pipeline(), tmp_path, data_root)
+    for name in OUTPUTS:
+        assert (out / name).is_file()
+    assert not (out / CHECKPOINT).exists(), "finished runs drop their resume state"
+    p = probs(out)
+    assert p.shape[0] == 1 and p.shape[2] == 10
+    np.testing.assert_allclose(p.sum(-1), 1.0, atol=1e-5)
+    record = (out / "run.json").read_text()
+    assert '"config_hash"' in record and '"torch"' in record and '"device": "cpu"' in record
+
+
+def test_same_seed_same_result_other_seed_differs(tmp_path, data_root):
+    pipeline = tiny_pipeline(seeds=[0, 1])
+    a = run(pipeline, tmp_path, data_root, "a")
+    b = run(pipeline, tmp_path, data_root, "b")
+    c = run(pipeline, tmp_path, data_root, "c", seed=1)
+    np.testing.assert_array_equal(probs(a), probs(b))
+    assert not np.array_equal(probs(a), probs(c))
+
+
+def test_interrupted_run_resumes_to_the_same_weights(tmp_path, data_root, monkeypatch):
+    pipeline = tiny_pipeline(model="lenet5")
+    reference = run(pipeline, tmp_path, data_root, "reference")
+
+    def crash_in_second_epoch(self, model, epoch):
+        if epoch == 1:
+            raise KeyboardInterrupt
+
+    with monkeypatch.context() as patch:
+        patch.setattr(Dense, "on_epoch_end", crash_in_second_epoch)
+        with pytest.raises(KeyboardInterrupt):
+            run(pipeline, tmp_path, data_root, "resumed")
+    resumed = tmp_path / "resumed"
+    assert (resumed / CHECKPOINT).is_file()
+    assert not any((resumed / name).exists() for name in OUTPUTS), "no half-finished outputs"
+    run(pipeline, tmp_path, data_root, "resumed")
+    np.testing.assert_array_equal(probs(reference), probs(resumed))
+    assert '"epochs_resumed_from": 1' in (resumed / "run.json").read_text()
+
+
+def test_checkpoint_of_another_config_is_not_resumed(tmp_path, data_root, monkeypatch):
+    def crash(self, model, epoch):
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patch:
+        patch.setattr(Dense, "on_epoch_end", crash)
+        with pytest.raises(KeyboardInterrupt):
+            run(tiny_pipeline(), tmp_path, data_root, "r")
+    out = run(tiny_pipeline(training={"lr": 0.01}), tmp_path, data_root, "r")
+    assert '"epochs_resumed_from": 0' in (out / "run.json").read_text()
+
+
+def test_corrupt_checkpoint_gets_a_clear_error(tmp_path, data_root):
+    state = tmp_path / "r" / CHECKPOINT
+    state.parent.mkdir(parents=True)
+    state.write_bytes(b"not a checkpoint")
+    with pytest.raises(RunError, match="unreadable checkpoint"):
+        run(tiny_pipeline(), tmp_path, data_root, "r")
+
+
+def test_non_finite_loss_stops_with_epoch_and_step(tmp_path, data_root, monkeypatch):
+    original = Dense.loss
+
+    def diverging(self, model, x, y, ctx):
+        loss = original(self, model, x, y, ctx)
+        return loss * float("nan") if (ctx.epoch, ctx.step) == (1, 2) else loss
+
+    monkeypatch.setattr(Dense, "loss", diverging)
+    with pytest.raises(RunError, match=r"nan at epoch 2, step 3"):
+        run(tiny_pipeline(), tmp_path, data_root)
+    assert not any((tmp_path / "run" / name).exists() for name in OUTPUTS)
+
+
+def test_init_from_starts_at_the_other_runs_weights(tmp_path, data_root):
+    still = {"optimizer": "sgd", "momentum": 0.0, "lr": 1e-12, "epochs": 1}
+    pipeline = tiny_pipeline(
+        others={
+            "fine": {
+                "dataset": "digits",
+                "model": "lenet300_100",
+                "method": {"name": "dense"},
+                "init_from": "exp",
+                "training": still,
+            }
+        }
+    )
+    source = run(pipeline, tmp_path, data_root, "exp/seed0")
+    fine = tmp_path / "fine"
+    train_run(pipeline, "fine", 0, fine, data_root=data_root, results_root=tmp_path, progress=False)
+    np.testing.assert_allclose(probs(fine), probs(source), atol=1e-5)
+    with pytest.raises(RunError, match="does not exist"):
+        load_weights(tmp_path / "missing")
