@@ -57,7 +57,7 @@ def format_validation_error(
 def _describe(err: dict[str, Any], root: type[BaseModel], loc: tuple[Any, ...]) -> str:
     kind, value, ctx = err["type"], err.get("input"), err.get("ctx") or {}
     if kind == "extra_forbidden":
-        allowed = _fields_at(root, loc[:-1])
+        allowed = _fields_at(root, err["loc"][:-1])
         hint = closest(str(loc[-1]), allowed)
         return f"unknown key {loc[-1]!r}{hint} (allowed: {', '.join(allowed)})"
     if kind == "missing":
@@ -76,26 +76,33 @@ def _describe(err: dict[str, Any], root: type[BaseModel], loc: tuple[Any, ...]) 
     return f"{message} (got {shown})" if len(shown) <= 80 else message
 
 
+def _step(annotation: Any, part: Any) -> tuple[Any, bool]:
+    """The annotation one location part down, and whether `part` was a union tag that pydantic
+    inserts into locations (`method.dense.lr`) and YAML paths leave out."""
+    options = _union_members(annotation)
+    if len(options) > 1 and isinstance(part, str):
+        tagged = [m for m in options if part in _tags_of(m)]
+        if tagged:
+            return tagged[0], True
+    return _child(annotation, part), False
+
+
 def _yaml_loc(root: type[BaseModel], loc: tuple[Any, ...]) -> tuple[Any, ...]:
     """Drop the union tags pydantic inserts into locations (`method.dense.lr` -> `method.lr`)."""
     out: list[Any] = []
     annotation: Any = root
     for part in loc:
-        options = _union_members(annotation)
-        if len(options) > 1 and isinstance(part, str):
-            tagged = [m for m in options if part in _tags_of(m)]
-            if tagged:
-                annotation = tagged[0]
-                continue
-        out.append(part)
-        annotation = _child(annotation, part)
+        annotation, is_tag = _step(annotation, part)
+        if not is_tag:
+            out.append(part)
     return tuple(out)
 
 
 def _fields_at(root: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    """Keys of the model at pydantic's location `loc` (tags included, so a union member's own)."""
     annotation: Any = root
     for part in loc:
-        annotation = _child(annotation, part)
+        annotation, _ = _step(annotation, part)
     models = [m for m in _union_members(annotation) if _is_model(m)]
     return list(models[0].model_fields) if models else []
 

@@ -130,7 +130,7 @@ class ExperimentSpec(StrictModel):
     @classmethod
     def _unique_seeds(cls, seeds: list[int] | None) -> list[int] | None:
         if seeds is not None and len(set(seeds)) != len(seeds):
-            raise ValueError(f"seeds must be distinct, got {seeds}")
+            raise ValueError("seeds must be distinct")
         return seeds
 
 
@@ -259,9 +259,18 @@ def read_yaml(path: str | Path) -> Any:
             problem = f"YAML tags are not allowed, only plain data: {problem}"
         raise SpecError(str(path), [f"{problem}{where}"]) from None
     except yaml.YAMLError as exc:
-        raise SpecError(str(path), [f"not valid YAML: {exc}"]) from None
+        raise SpecError(str(path), [f"not valid YAML: {_one_line(exc)}"]) from None
     except UnicodeDecodeError:
         raise SpecError(str(path), ["not a text file (expected UTF-8 YAML)"]) from None
+
+
+def _one_line(exc: yaml.YAMLError) -> str:
+    """PyYAML's messages span several lines and repeat the file name; a problem is one line."""
+    if isinstance(exc, yaml.MarkedYAMLError) and exc.problem:
+        mark = exc.problem_mark
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        return f"{exc.problem}{where}"
+    return " ".join(str(exc).split())
 
 
 def load_pipeline(path: str | Path) -> Pipeline:
@@ -305,13 +314,19 @@ def _expand(raw: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str], list[s
         if not (isinstance(sweep, dict) and isinstance(sweep.get("grid"), dict)):
             continue
         base, grid = sweep.get("base"), sweep["grid"]
-        if not isinstance(base, dict) or not all(isinstance(v, list) and v for v in grid.values()):
+        if not isinstance(base, dict) or not all(
+            isinstance(k, str) and isinstance(v, list) and v for k, v in grid.items()
+        ):
             continue
         for values in itertools.product(*grid.values()):
             point = dict(zip(grid, values, strict=True))
             exp = copy.deepcopy(base)
-            for dotted, value in point.items():
-                _set_dotted(exp, dotted, value)
+            try:
+                for dotted, value in point.items():
+                    _set_dotted(exp, dotted, value)
+            except ValueError as exc:
+                problems.append(f"sweeps.{sweep_name}.grid.{dotted}: {exc}")
+                break
             name = _sweep_point_name(str(sweep_name), point)
             if name in experiments:
                 problems.append(
@@ -323,7 +338,7 @@ def _expand(raw: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str], list[s
             origins[name] = f"sweeps.{sweep_name} (grid point {point})"
     defaults = raw.get("defaults") or {}
     default_training = defaults.get("training") if isinstance(defaults, dict) else None
-    if isinstance(default_training, dict):
+    if isinstance(default_training, dict) and _valid_training(default_training):
         for exp in experiments.values():
             if isinstance(exp, dict) and isinstance(exp.get("training", {}), dict):
                 exp["training"] = {**default_training, **exp.get("training", {})}
@@ -331,10 +346,22 @@ def _expand(raw: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str], list[s
     return raw, origins, problems
 
 
+def _valid_training(training: dict[str, Any]) -> bool:
+    """Invalid defaults are reported once, under defaults.training, not once per experiment."""
+    try:
+        TrainingSpec.model_validate(training)
+    except ValidationError:
+        return False
+    return True
+
+
 def _set_dotted(target: dict[str, Any], dotted: str, value: Any) -> None:
     *parents, leaf = dotted.split(".")
-    for part in parents:
+    for i, part in enumerate(parents):
         target = target.setdefault(part, {})
+        if not isinstance(target, dict):
+            where = ".".join(parents[: i + 1])
+            raise ValueError(f"the sweep's base.{where} is {target!r}, not a mapping")
     target[leaf] = value
 
 

@@ -2,7 +2,8 @@
 
 FLOPs are counted as multiply-accumulates of the linear and convolutional layers, the
 convention of the Bayesian pruning papers (only ratios between networks are compared). A custom
-layer reports its own cost through a `macs(input, output)` method.
+layer reports its own cost, including that of the modules inside it, through a
+`macs(input, output)` method.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ def count_flops(model: nn.Module, input_shape: tuple[int, ...]) -> int:
         nonlocal total
         total += layer_macs(module, inputs[0], output)
 
-    handles = [m.register_forward_hook(hook) for m in model.modules()]
+    handles = [m.register_forward_hook(hook) for m in _costed_modules(model)]
     was_training = model.training
     model.eval()
     try:
@@ -35,6 +36,20 @@ def count_flops(model: nn.Module, input_shape: tuple[int, ...]) -> int:
         for handle in handles:
             handle.remove()
     return int(total)
+
+
+def _costed_modules(model: nn.Module) -> list[nn.Module]:
+    """Every module, except those inside a layer with its own `macs()`: that cost covers them."""
+    found: dict[nn.Module, None] = {}  # ordered set: a shared module is hooked once
+    stack = [model]
+    while stack:
+        module = stack.pop()
+        if module in found:
+            continue
+        found[module] = None
+        if not hasattr(module, "macs"):
+            stack.extend(module.children())
+    return list(found)
 
 
 def layer_macs(module: nn.Module, inp: torch.Tensor, out: torch.Tensor) -> int:

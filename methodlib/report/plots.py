@@ -73,6 +73,7 @@ def plot_figure(pipeline: Pipeline, name: str, tidy_csv: str | Path, out: str | 
         if figure.hue:
             grid.add_legend()
     for ax in grid.axes.flat:
+        ax.tick_params(axis="x", labelrotation=30)
         if figure.logx:
             ax.set_xscale("log")
         if figure.logy:
