@@ -1,0 +1,129 @@
+"""Helpers the benchmark scripts share: machine description, result files, timed commands and
+throw-away copies of the workflow (so a benchmark never touches the project's results/)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import platform
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, NamedTuple
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "benchmarks" / "results"
+WORKFLOW_FILES = ("Snakefile", "rules", "configs", "profiles", "envs", "pipeline.yaml")
+SNAKEMAKE = [sys.executable, "-m", "snakemake"]
+
+
+def machine_info() -> dict[str, Any]:
+    import torch
+
+    cpu_model = "unknown"
+    with contextlib.suppress(OSError), open("/proc/cpuinfo") as f:
+        cpu_model = next(
+            (ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")), cpu_model
+        )
+    return {
+        "cores": os.cpu_count(),
+        "usable_cores": len(os.sched_getaffinity(0)),
+        "cpu_model": cpu_model,
+        "torch": torch.__version__,
+        "torch_threads": torch.get_num_threads(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "load_average": os.getloadavg(),
+    }
+
+
+def write_result(name: str, summary: str, **figures: Any) -> Path:
+    """Write `benchmarks/results/<name>.json` (machine info + figures) and print the summary."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / f"{name}.json"
+    record = {
+        "benchmark": name,
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": machine_info(),
+        **figures,
+        "summary": summary,
+    }
+    path.write_text(json.dumps(record, indent=2) + "\n")
+    print(f"{summary}  -> {path.relative_to(ROOT)}")
+    return path
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def target(value: float, op: str, bound: float) -> dict[str, Any]:
+    """A target as recorded in every result file: what it is and whether it was met."""
+    met = value >= bound if op == ">=" else value < bound
+    return {"value": value, "target": f"{op} {bound}", "met": met}
+
+
+class Timed(NamedTuple):
+    wall: float  # seconds
+    cpu: float  # user + system seconds of the command and everything it waited for
+    output: str  # stdout + stderr
+
+
+def run_timed(args: list[str], cwd: Path, check: bool = True) -> Timed:
+    """Run a command and time it. The CPU seconds help read wall times taken on a busy machine."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    proc = subprocess.run(args, cwd=cwd, capture_output=True, text=True)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    output = proc.stdout + proc.stderr
+    if check and proc.returncode != 0:
+        sys.exit(f"command failed ({proc.returncode}): {' '.join(args)}\n{output[-4000:]}")
+    return Timed(wall, cpu, output)
+
+
+@contextlib.contextmanager
+def workflow_copy() -> Iterator[Path]:
+    """A temporary copy of the workflow files (the methodlib package itself is installed)."""
+    with tempfile.TemporaryDirectory(prefix="methodlib-bench-") as tmp:
+        copy = Path(tmp)
+        for name in WORKFLOW_FILES:
+            source = ROOT / name
+            if source.is_dir() and any(p.is_file() for p in source.rglob("*")):
+                # an empty folder is skipped: an empty profiles/default stops snakemake
+                shutil.copytree(source, copy / name)
+            elif source.is_file():
+                shutil.copy2(source, copy / name)
+        yield copy
+
+
+def snakemake(copy: Path, *args: str, check: bool = True) -> Timed:
+    """Time one `snakemake` invocation in a workflow copy."""
+    return run_timed([*SNAKEMAKE, *args], cwd=copy, check=check)
+
+
+def startup_seconds(cwd: Path, repeats: int = 3) -> dict[str, float]:
+    """Fixed costs inside every `snakemake` call, for reading its time: the interpreter, the
+    snakemake CLI alone, and importing the pipeline validator that rules/common.smk loads."""
+    commands = {
+        "python -c pass": [sys.executable, "-c", "pass"],
+        "snakemake --version": [*SNAKEMAKE, "--version"],
+        "python -c 'import methodlib.spec'": [sys.executable, "-c", "import methodlib.spec"],
+    }
+    return {
+        name: median([run_timed(command, cwd).wall for _ in range(repeats)])
+        for name, command in commands.items()
+    }
+
+
+def nothing_to_do(output: str) -> bool:
+    return "Nothing to be done" in output
