@@ -1,6 +1,7 @@
 """`methodlib`: the command line that users call (`validate`, `methods`, `schema`) and that the
-workflow's rules call (`prepare`, `train`, `evaluate`, `aggregate`, `combine`, `plot`,
-`curves`, `index`). Every command validates the pipeline file with the same models."""
+workflow's rules call (`prepare`, `train`, `evaluate`, `evaluate-group`, `aggregate`,
+`combine`, `plot`, `curves`, `index`). Every command validates the pipeline file with the same
+models."""
 
 from __future__ import annotations
 
@@ -54,6 +55,14 @@ def _parser() -> argparse.ArgumentParser:
 
     p = command("evaluate", _evaluate, "compute a finished run's metrics.json")
     p.add_argument("--run", required=True)
+
+    p = command(
+        "evaluate-group", _evaluate_group, "evaluate a deep ensemble of an experiment's runs"
+    )
+    p.add_argument("--experiment", required=True)
+    p.add_argument("--out", required=True, help="the group's metrics.json")
+    p.add_argument("--curve", required=True, help="the ensemble-size curve (CSV)")
+    p.add_argument("predictions", nargs="+", help="predictions.npz of each member, in order")
 
     p = command("aggregate", _aggregate, "tidy table of a set of runs' metrics")
     p.add_argument("--pipeline", required=True)
@@ -147,6 +156,7 @@ def _prepare(args) -> None:
 def _train(args) -> None:
     import torch
 
+    from methodlib.gpu_slots import claim_gpu
     from methodlib.train import train_run
 
     if args.threads:
@@ -154,6 +164,7 @@ def _train(args) -> None:
     pipeline = _load(args.pipeline)
     if args.experiment not in pipeline.experiments:
         raise RunError(f"experiment {args.experiment!r} is not defined in {args.pipeline}")
+    claim_gpu(pipeline.device_of(args.experiment))  # a GPU of its own, held until the job ends
     train_run(
         pipeline,
         args.experiment,
@@ -169,6 +180,12 @@ def _evaluate(args) -> None:
     from methodlib.evaluate import evaluate_run
 
     evaluate_run(args.run)
+
+
+def _evaluate_group(args) -> None:
+    from methodlib.evaluate_group import evaluate_group
+
+    evaluate_group(args.experiment, args.predictions, args.out, args.curve)
 
 
 def _aggregate(args) -> None:

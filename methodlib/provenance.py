@@ -9,6 +9,8 @@ import sys
 from datetime import UTC, datetime
 from importlib import metadata
 
+from methodlib.device import device_record
+
 PACKAGES = ("methodlib", "torch", "numpy", "pydantic", "snakemake", "pandas", "scikit-learn")
 
 
@@ -26,6 +28,7 @@ def provenance(device: str | None = None) -> dict:
         "platform": platform.platform(),
         "packages": versions,
         "device": device,
+        **device_record(device),
     }
     if "SLURM_JOB_ID" in os.environ:
         record["slurm_job_id"] = os.environ["SLURM_JOB_ID"]

@@ -1,0 +1,96 @@
+"""What the cluster tests share: the project as a git repository whose prepared data was pushed
+to a DVC remote, and a fresh clone of it that pulled the data, as on a cluster's login node."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+PROJECT_FILES = (
+    "Snakefile",
+    "rules",
+    "configs",
+    "envs",
+    "profiles",
+    "dvc.yaml",
+    ".dvcignore",
+    ".gitignore",
+    ".dvc/config",
+    ".dvc/.gitignore",
+    "methodlib",
+)
+BROKEN = "broken"  # an experiment whose training fails on every machine
+
+
+def sh(*args: str, cwd: Path, env: dict | None = None, check: bool = True, timeout: float = 900):
+    result = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+    if check and result.returncode != 0:
+        raise AssertionError(f"{' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+def cluster_pipeline() -> dict:
+    """configs/tiny.yaml with `device: auto` (under SLURM's CUDA_VISIBLE_DEVICES of a fake GPU,
+    on a CPU-only torch, training must fall back to the CPU) and one experiment that fails:
+    `cuda:7` exists nowhere, as a job sees at most the one GPU it was given."""
+    pipeline = yaml.safe_load((ROOT / "configs" / "tiny.yaml").read_text())
+    pipeline["defaults"]["device"] = "auto"
+    pipeline["experiments"][BROKEN] = {
+        **pipeline["experiments"]["mlp"],
+        "device": "cuda:7",
+        "seeds": [0],
+    }
+    return pipeline
+
+
+def run_targets(pipeline: dict, *, broken: bool) -> list[str]:
+    """The metrics.json of every run (the broken run's only when asked)."""
+    targets = []
+    for name, experiment in pipeline["experiments"].items():
+        if name == BROKEN and not broken:
+            continue
+        for seed in experiment.get("seeds", pipeline["seeds"]):
+            targets.append(f"results/{name}/seed{seed}/metrics.json")
+    return targets
+
+
+@dataclass
+class SharedData:
+    origin: Path  # the repository that prepared the data and pushed it
+    remote: Path  # the DVC remote (a local folder; S3 or SSH on a real cluster)
+    clone: Path  # a fresh clone that ran `dvc pull`
+    pipeline: dict
+
+
+def share_data(base: Path) -> SharedData:
+    """Build origin, remote and clone under `base`."""
+    origin, remote, clone = base / "origin", base / "remote", base / "clone"
+    origin.mkdir()
+    for name in PROJECT_FILES:
+        source, dest = ROOT / name, origin / name
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        if source.is_dir():
+            shutil.copytree(source, dest, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(source, dest)
+    pipeline = cluster_pipeline()
+    (origin / "pipeline.yaml").write_text(yaml.safe_dump(pipeline, sort_keys=False))
+    git = ("git", "-c", "user.name=t", "-c", "user.email=t@t")
+    sh("git", "init", "-q", cwd=origin)
+    sh("git", "add", "-A", cwd=origin)
+    sh(*git, "commit", "-qm", "project", cwd=origin)
+
+    sh("dvc", "repro", "prepare@digits", cwd=origin)
+    sh("dvc", "remote", "add", "--default", "shared", str(remote), cwd=origin)
+    sh("dvc", "push", cwd=origin)
+    sh("git", "add", "dvc.lock", ".dvc/config", cwd=origin)
+    sh(*git, "commit", "-qm", "prepared data, shared remote", cwd=origin)
+
+    sh("git", "clone", "-q", str(origin), str(clone), cwd=base)
+    sh("dvc", "pull", cwd=clone)
+    return SharedData(origin, remote, clone, pipeline)
