@@ -1,4 +1,5 @@
-"""Evaluation of one finished run: the task's metrics on its saved test outputs."""
+"""Evaluation of one finished run: the task's metrics on its saved test outputs, for all of its
+samples and, as a curve, for the first k of them (k = 1, 2, 4, ..., all)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,22 @@ import numpy as np
 from methodlib.errors import RunError
 from methodlib.io import read_json, write_json
 from methodlib.metrics import classification_metrics
+from methodlib.metrics.uncertainty import calibration_metrics
+
+
+def prediction_metrics(probs: np.ndarray, labels: np.ndarray) -> dict[str, float]:
+    """Every metric of classification outputs (samples, examples, classes)."""
+    return {**classification_metrics(probs, labels), **calibration_metrics(probs, labels)}
+
+
+def samples_curve(probs: np.ndarray, labels: np.ndarray, sizes: list[int]) -> list[dict[str, Any]]:
+    """The metrics of the first k samples, for each k in `sizes`."""
+    return [{"samples": k, "metrics": prediction_metrics(probs[:k], labels)} for k in sizes]
+
+
+def doubling_sizes(n: int) -> list[int]:
+    """1, 2, 4, ... below n, then n: where a metric-against-samples curve is measured."""
+    return [*(2**i for i in range(n.bit_length()) if 2**i < n), n]
 
 
 def evaluate_run(run_dir: str | Path, out: str | Path | None = None) -> dict[str, Any]:
@@ -25,8 +42,9 @@ def evaluate_run(run_dir: str | Path, out: str | Path | None = None) -> dict[str
         raise RunError(
             f"{run_dir}/predictions.npz: unreadable ({exc}); rerun the training job"
         ) from None
+    curve = samples_curve(probs, labels, doubling_sizes(probs.shape[0]))
     metrics = {
-        **classification_metrics(probs, labels),
+        **curve[-1]["metrics"],
         **record["model_stats"],
         "n_samples": int(probs.shape[0]),
         "train_seconds": record["train_seconds"],
@@ -35,7 +53,9 @@ def evaluate_run(run_dir: str | Path, out: str | Path | None = None) -> dict[str
         "experiment": record["experiment"],
         "seed": record["seed"],
         "config_hash": record["config_hash"],
+        "samples": int(probs.shape[0]),
         "metrics": metrics,
+        "curve": curve,
     }
     write_json(out or run_dir / "metrics.json", result)
     return result

@@ -111,6 +111,13 @@ class DefaultsSpec(StrictModel):
     training: TrainingSpec = TrainingSpec()
 
 
+class EnsembleSpec(StrictModel):
+    """A deep ensemble of the experiment's runs (`evaluate_group`): the members are its first
+    `size` seeds; the metrics of the first k members, k = 1..size, form the size curve."""
+
+    size: PositiveInt | None = Field(None, description="members (default: every seed)")
+
+
 class ExperimentSpec(StrictModel):
     """One dataset × model × method × training configuration, run once per seed."""
 
@@ -124,6 +131,7 @@ class ExperimentSpec(StrictModel):
     init_from: Name | None = Field(
         None, description="start from the final weights of this experiment's run with the same seed"
     )
+    ensemble: EnsembleSpec | None = None
     description: str = ""
 
     @field_validator("seeds")
@@ -194,6 +202,13 @@ class Pipeline(StrictModel):
 
     def seeds_of(self, experiment: str) -> list[int]:
         return self.experiments[experiment].seeds or self.seeds
+
+    def ensemble_members(self, experiment: str) -> list[int]:
+        """The seeds of the experiment's deep ensemble, in order; empty if it asks for none."""
+        ensemble = self.experiments[experiment].ensemble
+        if ensemble is None:
+            return []
+        return self.seeds_of(experiment)[: ensemble.size]
 
     def device_of(self, experiment: str) -> str:
         return self.experiments[experiment].device or self.defaults.device
@@ -386,6 +401,12 @@ def _check_references(p: Pipeline) -> list[str]:
             problems.append(
                 f"experiments.{name}.study: {exp.study!r} is not declared under studies"
                 f"{closest(exp.study, studies)}"
+            )
+        if exp.ensemble and (exp.ensemble.size or 0) > len(p.seeds_of(name)):
+            problems.append(
+                f"experiments.{name}.ensemble.size: {exp.ensemble.size} members need as many "
+                f"seeds, but the experiment runs {len(p.seeds_of(name))} ({p.seeds_of(name)}); "
+                "add seeds or lower the size"
             )
         if exp.init_from is not None:
             if exp.init_from not in p.experiments:

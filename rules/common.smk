@@ -55,6 +55,13 @@ def run_metrics(experiments):
     ]
 
 
+def group_metrics(experiments):
+    """The deep-ensemble evaluations of the experiments that ask for one."""
+    return [
+        f"results/{e}/group/metrics.json" for e in experiments if PIPELINE.ensemble_members(e)
+    ]
+
+
 def figure_files(study):
     return [f"reports/figures/{study}/{f}.png" for f in PIPELINE.figures_in(study)]
 
@@ -106,7 +113,15 @@ def init_weights(wildcards):
 
 
 def study_run_metrics(wildcards):
-    return run_metrics(PIPELINE.experiments_in(wildcards.study))
+    experiments = PIPELINE.experiments_in(wildcards.study)
+    return run_metrics(experiments) + group_metrics(experiments)
+
+
+def ensemble_members(wildcards):
+    return [
+        f"{run_dir(wildcards.experiment, s)}/predictions.npz"
+        for s in PIPELINE.ensemble_members(wildcards.experiment)
+    ]
 
 
 def study_tables(wildcards):

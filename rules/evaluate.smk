@@ -1,4 +1,5 @@
-"""Evaluation of each finished run with its task's metrics."""
+"""Evaluation of each finished run with its task's metrics, and of deep ensembles across an
+experiment's runs (for experiments with an `ensemble` block)."""
 
 
 rule evaluate_run:
@@ -17,3 +18,20 @@ rule evaluate_run:
         "results/benchmarks/evaluate_run/{experiment}/seed{seed}.tsv"
     shell:
         "methodlib evaluate --run {params.run_dir} > {log} 2>&1"
+
+
+rule evaluate_group:
+    input:
+        ensemble_members,
+    output:
+        metrics="results/{experiment}/group/metrics.json",
+        curve="results/{experiment}/group/curve.csv",
+    conda:
+        ENV
+    log:
+        "results/logs/evaluate_group/{experiment}.log",
+    benchmark:
+        "results/benchmarks/evaluate_group/{experiment}.tsv"
+    shell:
+        "methodlib evaluate-group --experiment {wildcards.experiment} --out {output.metrics}"
+        " --curve {output.curve} {input} > {log} 2>&1"

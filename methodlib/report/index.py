@@ -12,6 +12,8 @@ from methodlib.report.tables import read_tidy
 from methodlib.spec import Pipeline
 
 TABLE_METRICS = ("test_error", "test_nll", "test_brier", "params", "flops")
+RATIOS = ("compression", "flops_reduction", "cpu_speedup")
+"""Shown in the table only for studies that prune (every value is 1 elsewhere)."""
 
 
 def figure_path(study: str, figure: str) -> str:
@@ -49,11 +51,13 @@ def write_index(pipeline: Pipeline, metrics_csv: str | Path, out: str | Path) ->
 
 def _table(tidy: pd.DataFrame) -> str:
     """Mean ± sd over seeds of the headline metrics, one row per experiment."""
-    runs = tidy[(tidy["seed"] != "all") & tidy["metric"].isin(TABLE_METRICS)]
+    runs = tidy[(tidy["seed"] != "all") & tidy["metric"].isin(TABLE_METRICS + RATIOS)]
     if runs.empty:
         return "_no runs yet_"
+    pruned = runs[runs["metric"].isin(RATIOS)]["value"].ne(1.0).any()
+    runs = runs if pruned else runs[~runs["metric"].isin(RATIOS)]
     stats = runs.groupby(["experiment", "metric"])["value"].agg(["mean", "std", "count"])
-    metrics = [m for m in TABLE_METRICS if m in set(runs["metric"])]
+    metrics = [m for m in TABLE_METRICS + RATIOS if m in set(runs["metric"])]
     header = "| experiment | seeds | " + " | ".join(metrics) + " |"
     lines = [header, "|" + "---|" * (len(metrics) + 2)]
     for experiment in dict.fromkeys(runs["experiment"]):
@@ -73,4 +77,6 @@ def _format(mean: float, std: float, metric: str) -> str:
     if metric in ("params", "flops"):
         return f"{mean:,.0f}"
     std = 0.0 if pd.isna(std) else std
+    if metric in RATIOS:
+        return f"{mean:.1f}× ± {std:.1f}"
     return f"{mean:.4f} ± {std:.4f}"

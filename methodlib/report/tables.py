@@ -1,7 +1,11 @@
 """The tidy metrics table and its summaries.
 
-One row per number, with the columns `experiment, method, dataset, model, seed, metric, value`
-(`seed` is `all` for group-level rows such as ensembles). Other tools read these names.
+One row per number, with the columns `experiment, method, dataset, model, seed, samples,
+metric, value` (`seed` is `all` for group-level rows such as deep ensembles). Other tools read
+these names. `samples` is how many predictive samples a row's metric averages: a run's samples
+(MC draws, snapshots, ...) or, for a group row, the ensemble's members. A metric named
+`curve_<metric>` is that metric of the first `samples` samples (or members) only: the points
+of a metric-against-samples curve; a plain metric name is the run's (or whole ensemble's) value.
 """
 
 from __future__ import annotations
@@ -14,28 +18,42 @@ import pandas as pd
 from methodlib.io import atomic_path, read_json, write_json
 from methodlib.spec import Pipeline
 
-COLUMNS = ["experiment", "method", "dataset", "model", "seed", "metric", "value"]
+COLUMNS = ["experiment", "method", "dataset", "model", "seed", "samples", "metric", "value"]
 KEYS = COLUMNS[:5]
+CURVE_PREFIX = "curve_"
 
 
 def tidy_from_runs(pipeline: Pipeline, metrics_files: Iterable[str | Path]) -> pd.DataFrame:
+    """Rows of runs' metrics.json and groups' group/metrics.json."""
     rows = []
     for path in metrics_files:
         result = read_json(path)
         exp = pipeline.experiments[result["experiment"]]
-        for metric, value in sorted(result["metrics"].items()):
-            rows.append(
-                {
-                    "experiment": result["experiment"],
-                    "method": exp.method.name,
-                    "dataset": exp.dataset,
-                    "model": exp.model,
-                    "seed": str(result["seed"]),
-                    "metric": metric,
-                    "value": float(value),
-                }
-            )
+        keys = {
+            "experiment": result["experiment"],
+            "method": exp.method.name,
+            "dataset": exp.dataset,
+            "model": exp.model,
+            "seed": str(result["seed"]),
+        }
+        points = [(result.get("samples", result["metrics"].get("n_samples", 1)), "", result)]
+        points += [(c["samples"], CURVE_PREFIX, c) for c in result.get("curve", [])]
+        for samples, prefix, point in points:
+            for metric, value in sorted(point["metrics"].items()):
+                rows.append(
+                    {
+                        **keys,
+                        "samples": int(samples),
+                        "metric": prefix + metric,
+                        "value": float(value),
+                    }
+                )
     return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def headline(frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows of whole runs and ensembles, without the curve points."""
+    return frame[~frame["metric"].str.startswith(CURVE_PREFIX)]
 
 
 def read_tidy(path: str | Path) -> pd.DataFrame:
@@ -50,6 +68,7 @@ def write_csv(frame: pd.DataFrame, path: str | Path) -> None:
 def summary(frame: pd.DataFrame) -> dict[str, dict[str, float]]:
     """Mean and standard deviation over seeds per experiment and metric, for `dvc metrics`."""
     out: dict[str, dict[str, float]] = {}
+    frame = headline(frame)
     per_seed = frame[frame["seed"] != "all"]
     for (experiment, metric), values in per_seed.groupby(["experiment", "metric"])["value"]:
         entry = out.setdefault(experiment, {})
@@ -73,6 +92,8 @@ def combine(paths: Iterable[str | Path], out_csv: str | Path, out_json: str | Pa
 
 def wide(frame: pd.DataFrame) -> pd.DataFrame:
     """One row per run, one column per metric: the shape figures and tables are drawn from."""
-    return frame.pivot_table(
-        index=KEYS, columns="metric", values="value", aggfunc="first"
-    ).reset_index()
+    return (
+        headline(frame)
+        .pivot_table(index=KEYS, columns="metric", values="value", aggfunc="first")
+        .reset_index()
+    )

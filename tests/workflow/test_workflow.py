@@ -88,11 +88,13 @@ def test_run_produces_the_reports(project):
         "dataset",
         "model",
         "seed",
+        "samples",
         "metric",
         "value",
     ]
     accuracy = table[table["metric"] == "test_accuracy"]
     assert len(accuracy) == 3  # mlp × 2 seeds + conv × 1 seed
+    assert (accuracy["samples"] == 1).all()  # dense: one sample per run
     assert accuracy["value"].between(0.2, 1.0).all(), "two epochs beat chance on digits"
     index = (project / "reports/index.md").read_text()
     assert (

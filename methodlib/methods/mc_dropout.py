@@ -1,0 +1,57 @@
+"""`mc_dropout`: dropout after hidden layers, kept on at test time (Gal & Ghahramani 2016).
+
+Training is maximum likelihood with dropout; predictions average `samples` stochastic forward
+passes, each a draw from the approximate posterior. By default only fully connected hidden
+layers get dropout ("lenet-ip" in the paper); `p_conv` adds it after convolutions too.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import torch
+import torch.nn.functional as F
+from pydantic import Field
+from torch import nn
+
+from methodlib.methods.base import Method, MethodConfig
+from methodlib.models import Layers
+
+
+class MCDropoutConfig(MethodConfig):
+    name: Literal["mc_dropout"] = "mc_dropout"
+    p: float = Field(0.5, ge=0, lt=1, description="dropout rate after fully connected layers")
+    p_conv: float = Field(0.0, ge=0, lt=1, description="dropout rate after convolutions")
+    samples: int = Field(20, ge=1, description="stochastic forward passes at test time")
+
+
+class DropoutLayers(Layers):
+    def __init__(self, p: float, p_conv: float):
+        self.rates = {"linear": p, "conv": p_conv}
+
+    def after(self, kind: str, units: int) -> nn.Module:
+        rate = self.rates[kind]
+        return nn.Dropout(rate) if rate > 0 else nn.Identity()
+
+
+class MCDropout(Method):
+    name = "mc_dropout"
+    Config = MCDropoutConfig
+    config: MCDropoutConfig
+
+    def layers(self) -> Layers:
+        return DropoutLayers(self.config.p, self.config.p_conv)
+
+    @torch.no_grad()
+    def predict_proba(self, model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+        """`samples` forward passes with dropout on and every other module as the caller left
+        it (evaluation mode); the modules' modes are restored afterwards."""
+        dropouts = [m for m in model.modules() if isinstance(m, nn.Dropout)]
+        modes = [m.training for m in dropouts]
+        for m in dropouts:
+            m.train()
+        try:
+            return torch.stack([F.softmax(model(x), dim=-1) for _ in range(self.config.samples)])
+        finally:
+            for m, mode in zip(dropouts, modes, strict=True):
+                m.train(mode)
