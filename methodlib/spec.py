@@ -155,6 +155,11 @@ class SweepSpec(StrictModel):
 class StudySpec(StrictModel):
     title: str = ""
     description: str = ""
+    include: list[Name] = Field(
+        [],
+        description="other studies whose runs this study's table and figures also show "
+        "(a pruning study drawing the dense baseline it starts from)",
+    )
 
 
 Scalar = str | int | float | bool
@@ -219,6 +224,13 @@ class Pipeline(StrictModel):
 
     def experiments_in(self, study: str) -> list[str]:
         return [name for name, e in self.experiments.items() if e.study == study]
+
+    def reported_experiments(self, study: str) -> list[str]:
+        """The study's own experiments and those of the studies it includes."""
+        names = self.experiments_in(study)
+        for other in self.studies[study].include if study in self.studies else []:
+            names += self.experiments_in(other)
+        return list(dict.fromkeys(names))
 
     def figures_in(self, study: str) -> list[str]:
         return [name for name, f in self.reports.items() if f.study == study]
@@ -420,6 +432,13 @@ def _check_references(p: Pipeline) -> list[str]:
                 problems.append(
                     f"experiments.{name}.init_from: {exp.init_from!r} does not run every seed "
                     f"of {name!r} ({p.seeds_of(name)})"
+                )
+    for name, study in p.studies.items():
+        for other in study.include:
+            if other not in studies or other == name:
+                problems.append(
+                    f"studies.{name}.include: {other!r} is not another declared study"
+                    f"{closest(other, set(studies) - {name})}"
                 )
     for name, fig in p.reports.items():
         if fig.study not in studies:

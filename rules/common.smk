@@ -113,7 +113,7 @@ def init_weights(wildcards):
 
 
 def study_run_metrics(wildcards):
-    experiments = PIPELINE.experiments_in(wildcards.study)
+    experiments = PIPELINE.reported_experiments(wildcards.study)
     return run_metrics(experiments) + group_metrics(experiments)
 
 

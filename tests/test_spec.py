@@ -437,3 +437,20 @@ def test_missing_file(tmp_path: Path, is_folder: bool) -> None:
         load_pipeline(path)
     assert info.value.problems == ["file not found"]
     assert str(path) in str(info.value)
+
+
+def test_a_study_can_include_another_studys_runs():
+    raw = {
+        "datasets": {"d": {"source": "digits"}},
+        "studies": {"base": {}, "prune": {"include": ["base"]}},
+        "experiments": {
+            "a": {"study": "base", "dataset": "d", "model": "lenet5", "method": {"name": "dense"}},
+            "b": {"study": "prune", "dataset": "d", "model": "lenet5", "method": {"name": "dense"}},
+        },
+    }
+    pipeline = validate_pipeline(raw)
+    assert pipeline.reported_experiments("prune") == ["b", "a"]
+    assert pipeline.reported_experiments("base") == ["a"]
+    raw["studies"]["prune"]["include"] = ["bse"]
+    with pytest.raises(SpecError, match=r"studies.prune.include: 'bse' .*did you mean 'base'"):
+        validate_pipeline(raw)

@@ -40,7 +40,8 @@ def write_index(pipeline: Pipeline, metrics_csv: str | Path, out: str | Path) ->
             lines += [f"### {name}", "", f"![{name}]({figure_path(study, name)})", ""]
             if figure.caption:
                 lines += [figure.caption.strip(), ""]
-        lines += [_table(tidy[tidy["experiment"].isin(experiments)]), ""]
+        reported = pipeline.reported_experiments(study)
+        lines += [_table(tidy[tidy["experiment"].isin(reported)]), ""]
         lines += [
             "Training curves: " + ", ".join(f"[{e}]({curves_path(e)})" for e in experiments),
             "",

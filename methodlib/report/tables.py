@@ -84,6 +84,8 @@ def summary(frame: pd.DataFrame) -> dict[str, dict[str, float]]:
 def combine(paths: Iterable[str | Path], out_csv: str | Path, out_json: str | Path) -> pd.DataFrame:
     frames = [read_tidy(p) for p in paths]
     frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=COLUMNS)
+    # a study that includes another's runs repeats their rows
+    frame = frame.drop_duplicates(subset=[c for c in COLUMNS if c != "value"])
     frame = frame.sort_values(["experiment", "seed", "metric"], kind="stable")
     write_csv(frame, out_csv)
     write_json(out_json, summary(frame))
