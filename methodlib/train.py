@@ -45,7 +45,10 @@ def seed_everything(seed: int) -> None:
     torch.use_deterministic_algorithms(True, warn_only=True)
 
 
-def make_optimizer(params, training: TrainingSpec) -> torch.optim.Optimizer:
+def make_optimizer(groups: list[dict[str, Any]], training: TrainingSpec) -> torch.optim.Optimizer:
+    """An optimizer over a method's parameter groups; a group's `lr_scale` multiplies
+    `training.lr` (and what the schedule makes of it) for that group."""
+    params = [{"params": g["params"], "lr": training.lr * g.get("lr_scale", 1.0)} for g in groups]
     if training.optimizer == "sgd":
         return torch.optim.SGD(
             params, lr=training.lr, momentum=training.momentum, weight_decay=training.weight_decay
@@ -97,7 +100,7 @@ def train_run(
     model = method.build_model().to(device)
     if exp.init_from is not None:
         method.init_from(model, load_weights(Path(results_root) / exp.init_from / f"seed{seed}"))
-    optimizer = make_optimizer(model.parameters(), training)
+    optimizer = make_optimizer(method.param_groups(model), training)
     scheduler = make_scheduler(optimizer, training)
 
     state_path = run_dir / CHECKPOINT

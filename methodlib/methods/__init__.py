@@ -11,8 +11,14 @@ from pydantic import Field
 
 from methodlib.methods.base import DataInfo, Method, MethodConfig, StepContext
 from methodlib.methods.dense import Dense
+from methodlib.methods.mc_dropout import MCDropout
+from methodlib.methods.sbp import SBP
+from methodlib.methods.sparse_vd import SparseVD
+from methodlib.methods.vd_ard import VDARD
 
-METHODS: dict[str, type[Method]] = {cls.name: cls for cls in (Dense,)}
+METHODS: dict[str, type[Method]] = {
+    cls.name: cls for cls in (Dense, SparseVD, VDARD, SBP, MCDropout)
+}
 
 _configs = tuple(cls.Config for cls in METHODS.values())
 if len(_configs) == 1:  # a discriminated union needs two members; pydantic checks the tag anyway

@@ -75,6 +75,11 @@ class Method:
     ) -> torch.Tensor:
         return F.cross_entropy(model(x), y)
 
+    def param_groups(self, model: nn.Module) -> list[dict[str, Any]]:
+        """The optimizer's parameter groups; a group may carry an `lr_scale` that multiplies
+        the experiment's learning rate (variational parameters that must travel far)."""
+        return [{"params": list(model.parameters())}]
+
     @torch.no_grad()
     def predict_proba(self, model: nn.Module, x: torch.Tensor) -> torch.Tensor:
         """Class probabilities with a leading samples axis: (samples, batch, classes)."""

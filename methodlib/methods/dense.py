@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Literal
 
+from torch import nn
+
 from methodlib.methods.base import Method, MethodConfig
+from methodlib.metrics.pruning import pruning_metrics
 
 
 class DenseConfig(MethodConfig):
@@ -14,3 +17,8 @@ class DenseConfig(MethodConfig):
 class Dense(Method):
     name = "dense"
     Config = DenseConfig
+
+    def run_metrics(self, model: nn.Module) -> dict[str, float]:
+        """The pruning metrics too (compression 1, nothing removed), so that the dense
+        baseline sits on the same error-against-compression figures as the pruning methods."""
+        return pruning_metrics(model, self.info.input_shape)

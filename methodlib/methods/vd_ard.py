@@ -1,0 +1,28 @@
+"""`vd_ard`: variational dropout with an ARD prior (Kharitonov, Molchanov, Vetrov 2018).
+
+"Variational Dropout via Empirical Bayes": sparse VD's layers under an automatic relevance
+determination prior N(0, τ²) per weight whose variance is set to its optimum τ² = θ² + σ²,
+which leaves KL = ½·log(1 + 1/α).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import torch
+
+from methodlib.methods.bayes_layers import kl_ard
+from methodlib.methods.sparse_vd import SparseVD, SparseVDConfig
+
+
+class VDARDConfig(SparseVDConfig):
+    name: Literal["vd_ard"] = "vd_ard"  # type: ignore[assignment]
+
+
+class VDARD(SparseVD):
+    name = "vd_ard"
+    Config = VDARDConfig
+
+    @staticmethod
+    def kl_per_weight(log_alpha: torch.Tensor) -> torch.Tensor:
+        return kl_ard(log_alpha)

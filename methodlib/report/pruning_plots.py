@@ -1,0 +1,164 @@
+"""Figures of the Bayesian pruning methods that the YAML figure kinds cannot draw.
+
+- Per experiment: a histogram per layer of the statistic pruning thresholds (sparse VD and
+  VD-ARD: log α of every weight; SBP: log10 SNR of every neuron/channel), pooled over seeds,
+  with the threshold marked. Read from the runs' `model.pt`.
+- Per study: the fraction of neurons/channels kept in every layer, from the tidy table's
+  `kept_fraction_<layer>` metrics, one panel per dataset × model, bars per method.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # figures are files; no display on cluster nodes or CI
+
+import matplotlib.pyplot as plt  # noqa: E402
+import seaborn as sns  # noqa: E402
+import torch  # noqa: E402
+
+from methodlib.errors import RunError  # noqa: E402
+from methodlib.io import read_json  # noqa: E402
+from methodlib.methods import METHODS, DataInfo  # noqa: E402
+from methodlib.methods.bayes_layers import VariationalMethod  # noqa: E402
+from methodlib.report.plots import _save  # noqa: E402
+from methodlib.report.tables import read_tidy  # noqa: E402
+from methodlib.spec import Pipeline  # noqa: E402
+
+KEPT_PREFIX = "kept_fraction_"
+
+
+def pruning_experiments(pipeline: Pipeline, study: str) -> list[str]:
+    """The study's experiments whose method prunes by a per-weight or per-unit statistic."""
+    return [
+        name
+        for name in pipeline.experiments_in(study)
+        if issubclass(METHODS[pipeline.experiments[name].method.name], VariationalMethod)
+    ]
+
+
+def histogram_path(experiment: str) -> str:
+    """Relative to reports/, like the other figures."""
+    return f"pruning/histograms/{experiment}.png"
+
+
+def kept_fraction_path(study: str) -> str:
+    return f"pruning/kept_fraction/{study}.png"
+
+
+def pruning_figures(pipeline: Pipeline, study: str) -> list[tuple[str, str, str]]:
+    """(title, path relative to reports/, caption) of every pruning figure of a study: the
+    workflow's targets and the index's entries both come from here."""
+    experiments = pruning_experiments(pipeline, study)
+    if not experiments:
+        return []
+    figures = [
+        (
+            "kept_fraction",
+            kept_fraction_path(study),
+            "Fraction of neurons (fully connected layers) or channels (conv layers) that the "
+            "pruned network keeps, per layer (mean and one standard deviation over seeds); "
+            "`input` is the fraction of input features the first layer still reads.",
+        )
+    ]
+    for name in experiments:
+        method = pipeline.experiments[name].method
+        if method.name == "sbp":
+            caption = (
+                f"{name}: log10 signal-to-noise ratio of every neuron/channel's multiplicative "
+                f"noise, per layer, pooled over seeds; groups at or left of the dashed line "
+                f"(SNR ≤ {method.snr_threshold:g}) are removed."
+            )
+        else:
+            caption = (
+                f"{name}: log α of every weight, per layer, pooled over seeds (clipped to "
+                f"[−8, 8]); weights at or right of the dashed line (log α ≥ "
+                f"{method.threshold:g}) are zeroed at test time."
+            )
+        figures.append((f"{name}: pruning statistic", histogram_path(name), caption))
+    return figures
+
+
+def plot_unit_statistics(
+    pipeline: Pipeline,
+    experiment: str,
+    models: list[str | Path],
+    out: str | Path,
+    data_root: str | Path = "data/prepared",
+) -> None:
+    """Histograms per layer of the pruning statistic of an experiment's runs (`model.pt`)."""
+    exp = pipeline.experiments[experiment]
+    meta = read_json(Path(data_root) / exp.dataset / "meta.json")
+    info = DataInfo(tuple(meta["input_shape"]), meta["n_classes"], meta["sizes"]["train"])
+    method = METHODS[exp.method.name](exp.method, exp.model, info)
+    if not isinstance(method, VariationalMethod):
+        raise RunError(f"{experiment}: method {exp.method.name!r} has no pruning statistic")
+    model = method.build_model()
+    pooled: dict[str, list[torch.Tensor]] = {}
+    thresholds: dict[str, tuple[float, str]] = {}
+    for path in models:
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as exc:  # a truncated or foreign file: say which one
+            raise RunError(f"{path}: unreadable checkpoint ({exc})") from None
+        model.load_state_dict(state["model"])
+        for layer, (values, threshold, label) in method.unit_statistics(model).items():
+            pooled.setdefault(layer, []).append(values)
+            thresholds[layer] = threshold, label
+    sns.set_theme(style="whitegrid", context="paper")
+    fig, axes = plt.subplots(1, len(pooled), figsize=(3 * len(pooled), 2.8), squeeze=False)
+    for ax, (layer, parts) in zip(axes[0], pooled.items(), strict=True):
+        values = torch.cat(parts).numpy()
+        threshold, label = thresholds[layer]
+        pruned = values <= threshold if label.endswith("SNR") else values >= threshold
+        ax.hist(values, bins=50, color="C0", log=True)
+        ax.axvline(threshold, color="C3", linestyle="--")
+        ax.set_title(f"{layer}: {pruned.mean():.1%} pruned")
+        ax.set_xlabel(label)
+    axes[0][0].set_ylabel("count")
+    fig.suptitle(f"{experiment} ({len(models)} seed(s))")
+    fig.tight_layout()
+    _save(fig, out)
+
+
+def plot_kept_fraction(
+    pipeline: Pipeline, study: str, tidy_csv: str | Path, out: str | Path
+) -> None:
+    """Bars of kept neurons/channels per layer, per method, one panel per dataset × model."""
+    tidy = read_tidy(tidy_csv)
+    rows = tidy[
+        (tidy["seed"] != "all")
+        & tidy["experiment"].isin(pipeline.reported_experiments(study))
+        & tidy["metric"].str.startswith(KEPT_PREFIX)
+    ].copy()
+    if rows.empty:
+        raise RunError(f"study {study!r}: no run has {KEPT_PREFIX}<layer> metrics")
+    rows["layer"] = rows["metric"].str.removeprefix(KEPT_PREFIX)
+    rows = rows.sort_values("layer", key=lambda s: s.map(_layer_order), kind="stable")
+    rows = rows.rename(columns={"value": "kept fraction"})
+    sns.set_theme(style="whitegrid", context="paper")
+    grid = sns.catplot(
+        data=rows,
+        kind="bar",
+        x="layer",
+        y="kept fraction",
+        hue="method",
+        hue_order=sorted(rows["method"].unique()),  # the colours of the YAML figures
+        row="dataset",
+        col="model",
+        sharex=False,
+        errorbar="sd",
+        capsize=0.1,
+        height=2.8,
+    )
+    grid.set_titles("{row_name} · {col_name}")
+    grid.figure.suptitle(f"{study}: kept neurons/channels per layer", y=1.02)
+    _save(grid.figure, out)
+
+
+def _layer_order(layer: str) -> tuple[int, int]:
+    """input, conv1, conv2, ..., fc1, fc2, ...: the order data flows through."""
+    kind = layer.rstrip("0123456789")
+    return {"input": 0, "conv": 1, "fc": 2}.get(kind, 3), int(layer[len(kind) :] or 0)
