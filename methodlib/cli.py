@@ -1,6 +1,6 @@
 """`methodlib`: the command line that users call (`validate`, `methods`, `schema`) and that the
 workflow's rules call (`prepare`, `train`, `evaluate`, `evaluate-group`, `aggregate`,
-`combine`, `plot`, `curves`, `index`). Every command validates the pipeline file with the same
+`combine`, `plot`, `curves`, `plot-pruning`, `plot-kept`, `index`). Every command validates the pipeline file with the same
 models."""
 
 from __future__ import annotations
@@ -84,6 +84,19 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--experiment", required=True)
     p.add_argument("--out", required=True)
     p.add_argument("logs", nargs="+", help="train_log.csv of each seed (run folders seed<N>)")
+
+    p = command("plot-pruning", _plot_pruning, "histograms of a pruning run's log α or SNR")
+    p.add_argument("--pipeline", required=True)
+    p.add_argument("--experiment", required=True)
+    p.add_argument("--data-root", default="data/prepared")
+    p.add_argument("--out", required=True)
+    p.add_argument("models", nargs="+", help="model.pt of each seed")
+
+    p = command("plot-kept", _plot_kept, "kept neurons/channels per layer of a study")
+    p.add_argument("--pipeline", required=True)
+    p.add_argument("--study", required=True)
+    p.add_argument("--metrics", required=True)
+    p.add_argument("--out", required=True)
 
     p = command("index", _index, "write reports/index.md")
     p.add_argument("--pipeline", required=True)
@@ -211,6 +224,19 @@ def _curves(args) -> None:
 
     logs = {Path(path).parent.name: path for path in args.logs}
     plot_curves(args.experiment, logs, args.out)
+
+
+def _plot_pruning(args) -> None:
+    from methodlib.report.pruning_plots import plot_unit_statistics
+
+    pipeline = _load(args.pipeline)
+    plot_unit_statistics(pipeline, args.experiment, args.models, args.out, args.data_root)
+
+
+def _plot_kept(args) -> None:
+    from methodlib.report.pruning_plots import plot_kept_fraction
+
+    plot_kept_fraction(_load(args.pipeline), args.study, args.metrics, args.out)
 
 
 def _index(args) -> None:

@@ -6,6 +6,11 @@ import os
 from snakemake.exceptions import WorkflowError
 
 from methodlib.errors import SpecError
+from methodlib.report.pruning_plots import (
+    histogram_path,
+    kept_fraction_path,
+    pruning_figures,
+)
 from methodlib.spec import NAME_PATTERN, load_pipeline
 
 
@@ -70,6 +75,10 @@ def curve_files(experiments):
     return [f"reports/curves/{e}.png" for e in experiments]
 
 
+def pruning_files(study):
+    return ["reports/" + path for _, path, _ in pruning_figures(PIPELINE, study)]
+
+
 def studies_with_runs():
     return [s for s in PIPELINE.study_names() if PIPELINE.experiments_in(s)]
 
@@ -80,6 +89,7 @@ def study_targets(study):
         f"reports/studies/{study}/metrics.csv",
         *figure_files(study),
         *curve_files(experiments),
+        *pruning_files(study),
     ]
 
 
@@ -147,4 +157,25 @@ def all_figures(wildcards):
     files = []
     for study in studies_with_runs():
         files += figure_files(study) + curve_files(PIPELINE.experiments_in(study))
+        files += pruning_files(study)
     return files
+
+
+def experiment_models(wildcards):
+    return [
+        f"{run_dir(wildcards.experiment, s)}/model.pt"
+        for s in PIPELINE.seeds_of(wildcards.experiment)
+    ]
+
+
+def _pruning_caption(study, path):
+    return next(c for _, p, c in pruning_figures(PIPELINE, study) if p == path)
+
+
+def histogram_caption(wildcards):
+    study = PIPELINE.experiments[wildcards.experiment].study
+    return _pruning_caption(study, histogram_path(wildcards.experiment))
+
+
+def kept_fraction_caption(wildcards):
+    return _pruning_caption(wildcards.study, kept_fraction_path(wildcards.study))

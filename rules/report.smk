@@ -77,6 +77,54 @@ rule plot_curves:
         "methodlib curves --experiment {wildcards.experiment} --out {output} {input} > {log} 2>&1"
 
 
+rule plot_pruning_histogram:
+    input:
+        models=experiment_models,
+        data=prepared_data,
+    output:
+        report(
+            "reports/pruning/histograms/{experiment}.png",
+            caption="report/figure.rst",
+            category="pruning",
+        ),
+    params:
+        pipeline=PIPELINE_FILE,
+        caption=histogram_caption,
+        data_root="data/prepared",
+    conda:
+        ENV
+    log:
+        "results/logs/plot_pruning_histogram/{experiment}.log",
+    benchmark:
+        "results/benchmarks/plot_pruning_histogram/{experiment}.tsv"
+    shell:
+        "methodlib plot-pruning --pipeline {params.pipeline} --experiment {wildcards.experiment}"
+        " --data-root {params.data_root} --out {output} {input.models} > {log} 2>&1"
+
+
+rule plot_kept_fraction:
+    input:
+        "reports/studies/{study}/metrics.csv",
+    output:
+        report(
+            "reports/pruning/kept_fraction/{study}.png",
+            caption="report/figure.rst",
+            category="pruning",
+        ),
+    params:
+        pipeline=PIPELINE_FILE,
+        caption=kept_fraction_caption,
+    conda:
+        ENV
+    log:
+        "results/logs/plot_kept_fraction/{study}.log",
+    benchmark:
+        "results/benchmarks/plot_kept_fraction/{study}.tsv"
+    shell:
+        "methodlib plot-kept --pipeline {params.pipeline} --study {wildcards.study}"
+        " --metrics {input} --out {output} > {log} 2>&1"
+
+
 rule write_index:
     input:
         metrics="reports/metrics.csv",

@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from methodlib.io import atomic_path
+from methodlib.report.pruning_plots import pruning_figures
 from methodlib.report.tables import read_tidy
 from methodlib.spec import Pipeline
 
@@ -40,6 +41,8 @@ def write_index(pipeline: Pipeline, metrics_csv: str | Path, out: str | Path) ->
             lines += [f"### {name}", "", f"![{name}]({figure_path(study, name)})", ""]
             if figure.caption:
                 lines += [figure.caption.strip(), ""]
+        for title, path, caption in pruning_figures(pipeline, study):
+            lines += [f"### {title}", "", f"![{title}]({path})", "", caption, ""]
         reported = pipeline.reported_experiments(study)
         lines += [_table(tidy[tidy["experiment"].isin(reported)]), ""]
         lines += [
