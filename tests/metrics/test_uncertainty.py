@@ -140,3 +140,16 @@ def test_ood_auroc_scores_predictive_entropy() -> None:
     expected = roc_auc_score(truth, np.r_[entropy(p_in), entropy(p_out)])
     assert ood_auroc(p_in, p_out) == pytest.approx(expected)
     assert entropy(np.array([[0.5, 0.5]]))[0] == pytest.approx(np.log(2))
+
+
+def test_calibrated_nll_stays_finite_when_a_half_has_no_errors():
+    """Nearly separable test sets must not drive the fitted temperature to zero."""
+    n = 40
+    labels = np.zeros(n, dtype=int)
+    p = np.tile([0.9, 0.1], (n, 1))
+    p[0] = [0.1, 0.9]  # a single confident error: most random halves have none
+    single = -np.log(p[np.arange(n), labels]).mean()
+    calibrated = calibrated_nll(p, labels)
+    # 1/T is capped at e^3: the error costs at most 20 × log 9 ≈ 44 nats in the halves that
+    # score it (an uncapped fit on an error-free half costs it thousands)
+    assert single < calibrated < 1.5
