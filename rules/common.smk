@@ -76,7 +76,7 @@ def curve_files(experiments):
 
 
 def pruning_files(study):
-    return ["reports/" + path for _, path, _ in pruning_figures(PIPELINE, study)]
+    return [f"reports/{path}" for _, path, _ in pruning_figures(PIPELINE, study)]
 
 
 def studies_with_runs():

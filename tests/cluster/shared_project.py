@@ -3,27 +3,15 @@ to a DVC remote, and a fresh clone of it that pulled the data, as on a cluster's
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
+from tests.project_copy import copy_project
+
 ROOT = Path(__file__).resolve().parents[2]
-PROJECT_FILES = (
-    "Snakefile",
-    "rules",
-    "configs",
-    "envs",
-    "profiles",
-    "dvc.yaml",
-    ".dvcignore",
-    ".gitignore",
-    ".dvc/config",
-    ".dvc/.gitignore",
-    "methodlib",
-)
 BROKEN = "broken"  # an experiment whose training fails on every machine
 
 
@@ -70,14 +58,7 @@ class SharedData:
 def share_data(base: Path) -> SharedData:
     """Build origin, remote and clone under `base`."""
     origin, remote, clone = base / "origin", base / "remote", base / "clone"
-    origin.mkdir()
-    for name in PROJECT_FILES:
-        source, dest = ROOT / name, origin / name
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        if source.is_dir():
-            shutil.copytree(source, dest, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy2(source, dest)
+    copy_project(origin)
     pipeline = cluster_pipeline()
     (origin / "pipeline.yaml").write_text(yaml.safe_dump(pipeline, sort_keys=False))
     git = ("git", "-c", "user.name=t", "-c", "user.email=t@t")

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-WORKFLOW_FILES = ("Snakefile", "rules", "configs", "envs")
+from tests.project_copy import copy_project
 
 
 @pytest.fixture(scope="module")
@@ -19,13 +17,7 @@ def run_workflow(tmp_path_factory) -> Callable[..., Path]:
     `snakemake --cores N --configfile <config>` there (asserting success), return the folder."""
 
     def run(config: str, cores: int = 2) -> Path:
-        project = tmp_path_factory.mktemp(Path(config).stem)
-        for name in WORKFLOW_FILES:
-            source = ROOT / name
-            if source.is_dir():
-                shutil.copytree(source, project / name)
-            else:
-                shutil.copy2(source, project / name)
+        project = copy_project(tmp_path_factory.mktemp(Path(config).stem))
         result = subprocess.run(
             ["snakemake", "--cores", str(cores), "--configfile", config],
             cwd=project,

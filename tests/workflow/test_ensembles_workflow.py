@@ -6,7 +6,6 @@ curves with a `samples` column."""
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -14,7 +13,8 @@ import pandas as pd
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.project_copy import copy_project
+
 CONFIG = "configs/ensembles_tiny.yaml"
 
 pytestmark = pytest.mark.slow
@@ -34,13 +34,7 @@ def snakemake(project: Path, *args: str) -> subprocess.CompletedProcess:
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory) -> Path:
-    project = tmp_path_factory.mktemp("ensembles")
-    for name in ("Snakefile", "rules", "configs", "envs"):
-        source = ROOT / name
-        if source.is_dir():
-            shutil.copytree(source, project / name)
-        else:
-            shutil.copy2(source, project / name)
+    project = copy_project(tmp_path_factory.mktemp("ensembles"))
     snakemake(project)
     return project
 

@@ -12,33 +12,11 @@ import pandas as pd
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parents[2]
-PROJECT_FILES = (
-    "Snakefile",
-    "rules",
-    "configs",
-    "envs",
-    "pipeline.yaml",
-    "dvc.yaml",
-    ".dvcignore",
-    ".gitignore",
-    "methodlib",
-)
+from tests.project_copy import copy_project
+
 TINY = "configs/tiny.yaml"
 
 pytestmark = pytest.mark.slow
-
-
-def copy_project(dest: Path) -> Path:
-    for name in PROJECT_FILES:
-        source = ROOT / name
-        if source.is_dir():
-            shutil.copytree(source, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy2(source, dest / name)
-    (dest / ".dvc").mkdir()
-    shutil.copy2(ROOT / ".dvc" / "config", dest / ".dvc" / "config")
-    return dest
 
 
 def sh(*args: str, cwd: Path, check: bool = True) -> subprocess.CompletedProcess:
