@@ -14,14 +14,18 @@ import seaborn as sns  # noqa: E402
 
 from methodlib.errors import RunError, closest  # noqa: E402
 from methodlib.io import atomic_path  # noqa: E402
-from methodlib.report.tables import read_tidy, wide  # noqa: E402
+from methodlib.report.tables import CURVE_PREFIX, curve_wide, read_tidy, wide  # noqa: E402
 from methodlib.spec import FigureSpec, Pipeline  # noqa: E402
 
 
 def figure_frame(pipeline: Pipeline, figure: FigureSpec, tidy: pd.DataFrame) -> pd.DataFrame:
     """The study's runs, one row each, with metric columns and any config field the figure
-    names (`training.lr`), filtered as the figure asks."""
-    frame = wide(tidy[tidy["seed"] != "all"])
+    names (`training.lr`), filtered as the figure asks. A `curve_` metric as `y` draws from the
+    metric-against-samples rows instead (x = `samples`), ensembles included."""
+    if figure.y.startswith(CURVE_PREFIX):
+        frame = curve_wide(tidy)
+    else:
+        frame = wide(tidy[tidy["seed"] != "all"])
     for column in _columns(figure):
         if column not in frame.columns and "." in column:
             frame[column] = [_config_value(pipeline, e, column) for e in frame["experiment"]]

@@ -92,6 +92,15 @@ def combine(paths: Iterable[str | Path], out_csv: str | Path, out_json: str | Pa
     return frame
 
 
+def curve_wide(frame: pd.DataFrame) -> pd.DataFrame:
+    """One row per run (or ensemble) and number of samples, one column per `curve_` metric:
+    what metric-against-samples figures are drawn from."""
+    curves = frame[frame["metric"].str.startswith(CURVE_PREFIX)]
+    return curves.pivot_table(
+        index=[*KEYS, "samples"], columns="metric", values="value", aggfunc="first"
+    ).reset_index()
+
+
 def wide(frame: pd.DataFrame) -> pd.DataFrame:
     """One row per run, one column per metric: the shape figures and tables are drawn from."""
     return (
