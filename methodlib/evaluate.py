@@ -29,19 +29,22 @@ def doubling_sizes(n: int) -> list[int]:
     return [*(2**i for i in range(n.bit_length()) if 2**i < n), n]
 
 
+def read_predictions(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
+    """A run's test probabilities (samples, examples, classes) and labels."""
+    try:
+        with np.load(path) as outputs:
+            return outputs["probs"], outputs["labels"]
+    except (OSError, KeyError, ValueError) as exc:
+        raise RunError(f"{path}: unreadable ({exc}); rerun that training job") from None
+
+
 def evaluate_run(run_dir: str | Path, out: str | Path | None = None) -> dict[str, Any]:
     """Compute metrics.json from predictions.npz and run.json of a finished run."""
     run_dir = Path(run_dir)
     record = read_json(run_dir / "run.json")
     if record["task"] != "classification":
         raise RunError(f"{run_dir}: no evaluation for task {record['task']!r}")
-    try:
-        with np.load(run_dir / "predictions.npz") as outputs:
-            probs, labels = outputs["probs"], outputs["labels"]
-    except (OSError, KeyError, ValueError) as exc:
-        raise RunError(
-            f"{run_dir}/predictions.npz: unreadable ({exc}); rerun the training job"
-        ) from None
+    probs, labels = read_predictions(run_dir / "predictions.npz")
     curve = samples_curve(probs, labels, doubling_sizes(probs.shape[0]))
     metrics = {
         **curve[-1]["metrics"],

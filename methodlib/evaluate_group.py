@@ -16,17 +16,14 @@ import numpy as np
 import pandas as pd
 
 from methodlib.errors import RunError
-from methodlib.evaluate import samples_curve
+from methodlib.evaluate import read_predictions, samples_curve
 from methodlib.io import atomic_path, write_json
 
 
 def member_predictive(path: Path) -> tuple[np.ndarray, np.ndarray]:
     """A member's predictive distribution (its samples averaged) and the test labels."""
-    try:
-        with np.load(path) as outputs:
-            return outputs["probs"].mean(axis=0, dtype=np.float64), outputs["labels"]
-    except (OSError, KeyError, ValueError) as exc:
-        raise RunError(f"{path}: unreadable ({exc}); rerun that training job") from None
+    probs, labels = read_predictions(path)
+    return probs.mean(axis=0, dtype=np.float64), labels
 
 
 def seed_of(path: Path) -> int:

@@ -32,7 +32,7 @@ from pydantic import (
 )
 
 from methodlib.errors import SpecError, closest, format_validation_error
-from methodlib.methods import METHODS, MethodConfigUnion
+from methodlib.methods import MethodConfigUnion
 from methodlib.models import MODELS
 
 NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_.+=-]*$"
@@ -457,7 +457,3 @@ def _init_chain_loops(p: Pipeline, start: str) -> bool:
         seen.add(current)
         current = p.experiments[current].init_from
     return False
-
-
-def method_names() -> list[str]:
-    return list(METHODS)

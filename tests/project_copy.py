@@ -1,9 +1,15 @@
-"""Temporary copies of the project for the tests that run the real snakemake, dvc and SLURM."""
+"""Temporary copies of the project, and commands run in them, for the tests that run the real
+snakemake, dvc and SLURM."""
 
 from __future__ import annotations
 
+import contextlib
 import shutil
+import subprocess
+from collections.abc import Callable, Iterator
 from pathlib import Path
+
+import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 PROJECT_FILES = (
@@ -20,6 +26,8 @@ PROJECT_FILES = (
     ".dvc/.gitignore",
     "methodlib",
 )
+TIDY_COLUMNS = ["experiment", "method", "dataset", "model", "seed", "samples", "metric", "value"]
+"""The published columns of reports/metrics.csv, which other tools read by name."""
 
 
 def copy_project(dest: Path, files: tuple[str, ...] = PROJECT_FILES) -> Path:
@@ -32,3 +40,26 @@ def copy_project(dest: Path, files: tuple[str, ...] = PROJECT_FILES) -> Path:
         else:
             shutil.copy2(source, target)
     return dest
+
+
+def sh(
+    *args: str, cwd: Path, env: dict | None = None, check: bool = True, timeout: float = 900
+) -> subprocess.CompletedProcess:
+    """Run a command in `cwd`; with `check`, fail the test with its output if it fails."""
+    result = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+    if check and result.returncode != 0:
+        raise AssertionError(f"{' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+@contextlib.contextmanager
+def edited_yaml(path: Path, edit: Callable[[dict], None]) -> Iterator[None]:
+    """Apply `edit` to the YAML file at `path` for the duration of the block, then restore it."""
+    original = path.read_text()
+    data = yaml.safe_load(original)
+    edit(data)
+    path.write_text(yaml.safe_dump(data))
+    try:
+        yield
+    finally:
+        path.write_text(original)

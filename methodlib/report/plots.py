@@ -83,7 +83,7 @@ def plot_figure(pipeline: Pipeline, name: str, tidy_csv: str | Path, out: str | 
         if figure.logy:
             ax.set_yscale("log")
     grid.figure.suptitle(name, y=1.02)
-    _save(grid.figure, out)
+    save_figure(grid.figure, out)
 
 
 def _mean_with_error_bars(data: pd.DataFrame, x: str, y: str, color=None, label=None) -> None:
@@ -117,10 +117,10 @@ def plot_curves(experiment: str, logs: dict[str, str | Path], out: str | Path) -
         sns.lineplot(data=data, x="epoch", y=column, errorbar="sd", marker="o", ax=ax)
     fig.suptitle(f"{experiment}: training curves over {len(logs)} seed(s)")
     fig.tight_layout()
-    _save(fig, out)
+    save_figure(fig, out)
 
 
-def _save(fig, out: str | Path) -> None:
+def save_figure(fig, out: str | Path) -> None:
     with atomic_path(out) as tmp:
         fig.savefig(tmp, format="png", dpi=120, bbox_inches="tight")
     plt.close(fig)

@@ -23,7 +23,7 @@ from methodlib.errors import RunError  # noqa: E402
 from methodlib.io import read_json  # noqa: E402
 from methodlib.methods import METHODS, DataInfo  # noqa: E402
 from methodlib.methods.bayes_layers import VariationalMethod  # noqa: E402
-from methodlib.report.plots import _save  # noqa: E402
+from methodlib.report.plots import save_figure  # noqa: E402
 from methodlib.report.tables import read_tidy  # noqa: E402
 from methodlib.spec import Pipeline  # noqa: E402
 
@@ -120,7 +120,7 @@ def plot_unit_statistics(
     axes[0][0].set_ylabel("count")
     fig.suptitle(f"{experiment} ({len(models)} seed(s))")
     fig.tight_layout()
-    _save(fig, out)
+    save_figure(fig, out)
 
 
 def plot_kept_fraction(
@@ -155,7 +155,7 @@ def plot_kept_fraction(
     )
     grid.set_titles("{row_name} · {col_name}")
     grid.figure.suptitle(f"{study}: kept neurons/channels per layer", y=1.02)
-    _save(grid.figure, out)
+    save_figure(grid.figure, out)
 
 
 def _layer_order(layer: str) -> tuple[int, int]:

@@ -3,23 +3,15 @@ to a DVC remote, and a fresh clone of it that pulled the data, as on a cluster's
 
 from __future__ import annotations
 
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
-from tests.project_copy import copy_project
+from tests.project_copy import copy_project, sh
 
 ROOT = Path(__file__).resolve().parents[2]
 BROKEN = "broken"  # an experiment whose training fails on every machine
-
-
-def sh(*args: str, cwd: Path, env: dict | None = None, check: bool = True, timeout: float = 900):
-    result = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
-    if check and result.returncode != 0:
-        raise AssertionError(f"{' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
-    return result
 
 
 def cluster_pipeline() -> dict:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from tests.project_copy import copy_project
+from tests.project_copy import copy_project, sh
 
 
 @pytest.fixture(scope="module")
@@ -18,14 +17,7 @@ def run_workflow(tmp_path_factory) -> Callable[..., Path]:
 
     def run(config: str, cores: int = 2) -> Path:
         project = copy_project(tmp_path_factory.mktemp(Path(config).stem))
-        result = subprocess.run(
-            ["snakemake", "--cores", str(cores), "--configfile", config],
-            cwd=project,
-            capture_output=True,
-            text=True,
-            timeout=900,
-        )
-        assert result.returncode == 0, result.stdout + result.stderr
+        sh("snakemake", "--cores", str(cores), "--configfile", config, cwd=project)
         return project
 
     return run

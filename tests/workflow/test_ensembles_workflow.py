@@ -11,9 +11,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import yaml
 
-from tests.project_copy import copy_project
+from tests.project_copy import TIDY_COLUMNS, edited_yaml, sh
 
 CONFIG = "configs/ensembles_tiny.yaml"
 
@@ -21,22 +20,12 @@ pytestmark = pytest.mark.slow
 
 
 def snakemake(project: Path, *args: str) -> subprocess.CompletedProcess:
-    result = subprocess.run(
-        ["snakemake", "--cores", "1", "--configfile", CONFIG, *args],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    return result
+    return sh("snakemake", "--cores", "1", "--configfile", CONFIG, *args, cwd=project)
 
 
 @pytest.fixture(scope="module")
-def project(tmp_path_factory) -> Path:
-    project = copy_project(tmp_path_factory.mktemp("ensembles"))
-    snakemake(project)
-    return project
+def project(run_workflow) -> Path:
+    return run_workflow(CONFIG, cores=1)
 
 
 @pytest.fixture(scope="module")
@@ -50,16 +39,7 @@ def rows(table: pd.DataFrame, experiment: str, metric: str) -> list[list]:
 
 
 def test_the_deep_ensemble_is_a_group_row_with_its_size_curve(project, table):
-    assert list(table.columns) == [
-        "experiment",
-        "method",
-        "dataset",
-        "model",
-        "seed",
-        "samples",
-        "metric",
-        "value",
-    ]
+    assert list(table.columns) == TIDY_COLUMNS
     assert rows(table, "dense_mlp", "test_calibrated_nll") == [
         ["0", 1],
         ["1", 1],
@@ -93,15 +73,11 @@ def test_mc_dropout_runs_carry_their_samples_curve(table):
 
 
 def test_changing_the_ensemble_size_reruns_only_the_group(project):
-    config = project / CONFIG
-    original = config.read_text()
-    pipeline = yaml.safe_load(original)
-    pipeline["experiments"]["dense_mlp"]["ensemble"] = {"size": 2}
-    config.write_text(yaml.safe_dump(pipeline))
-    try:
+    def smaller_ensemble(pipeline: dict) -> None:
+        pipeline["experiments"]["dense_mlp"]["ensemble"] = {"size": 2}
+
+    with edited_yaml(project / CONFIG, smaller_ensemble):
         out = snakemake(project, "--dry-run").stdout
-    finally:
-        config.write_text(original)
     assert "evaluate_group" in out and "train_run" not in out and "evaluate_run" not in out
 
 

@@ -12,18 +12,11 @@ import pandas as pd
 import pytest
 import yaml
 
-from tests.project_copy import copy_project
+from tests.project_copy import TIDY_COLUMNS, copy_project, edited_yaml, sh
 
 TINY = "configs/tiny.yaml"
 
 pytestmark = pytest.mark.slow
-
-
-def sh(*args: str, cwd: Path, check: bool = True) -> subprocess.CompletedProcess:
-    result = subprocess.run(args, cwd=cwd, capture_output=True, text=True, timeout=900)
-    if check and result.returncode != 0:
-        raise AssertionError(f"{' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
-    return result
 
 
 def snakemake(project: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
@@ -60,16 +53,7 @@ def test_run_produces_the_reports(project):
     for experiment in tiny["experiments"]:
         assert (project / f"reports/curves/{experiment}.png").is_file()
     table = pd.read_csv(project / "reports/metrics.csv", dtype={"seed": str})
-    assert list(table.columns) == [
-        "experiment",
-        "method",
-        "dataset",
-        "model",
-        "seed",
-        "samples",
-        "metric",
-        "value",
-    ]
+    assert list(table.columns) == TIDY_COLUMNS
     accuracy = table[table["metric"] == "test_accuracy"]
     assert len(accuracy) == 3  # mlp × 2 seeds + conv × 1 seed
     assert (accuracy["samples"] == 1).all()  # dense: one sample per run
@@ -85,15 +69,11 @@ def test_second_run_does_nothing(project):
 
 
 def test_editing_one_experiment_reruns_only_it_and_the_reports(project):
-    config = project / TINY
-    original = config.read_text()
-    tiny = yaml.safe_load(original)
-    tiny["experiments"]["conv"]["training"] = {"lr": 0.002}
-    config.write_text(yaml.safe_dump(tiny))
-    try:
+    def new_conv_lr(tiny: dict) -> None:
+        tiny["experiments"]["conv"]["training"] = {"lr": 0.002}
+
+    with edited_yaml(project / TINY, new_conv_lr):
         jobs = planned_jobs(project)
-    finally:
-        config.write_text(original)
     trained = {wildcards for rule, wildcards in jobs if rule == "train_run"}
     assert trained == {"experiment=conv, seed=0"}
     assert not any(rule == "prepare_dataset" for rule, _ in jobs)
