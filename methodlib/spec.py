@@ -32,7 +32,7 @@ from pydantic import (
 )
 
 from methodlib.errors import SpecError, closest, format_validation_error
-from methodlib.methods import MethodConfigUnion
+from methodlib.methods import METHODS, MethodConfigUnion
 from methodlib.models import MODELS
 
 NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_.+=-]*$"
@@ -140,6 +140,15 @@ class ExperimentSpec(StrictModel):
         if seeds is not None and len(set(seeds)) != len(seeds):
             raise ValueError("seeds must be distinct")
         return seeds
+
+    @model_validator(mode="after")
+    def _method_takes_model(self) -> ExperimentSpec:
+        if self.model.endswith("_bn") and not METHODS[self.method.name].batch_norm:
+            plain = self.model.removesuffix("_bn")
+            raise ValueError(
+                f"method {self.method.name!r} cannot use batch norm; use model {plain!r}"
+            )
+        return self
 
 
 class SweepSpec(StrictModel):

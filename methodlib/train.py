@@ -30,7 +30,7 @@ from methodlib.data import Split, load_prepared
 from methodlib.device import resolve_device
 from methodlib.errors import RunError
 from methodlib.io import atomic_path, write_json, write_npz
-from methodlib.methods import METHODS, DataInfo, Method, StepContext
+from methodlib.methods import METHODS, DataInfo, EpochContext, Method, StepContext
 from methodlib.models.stats import count_flops, count_params
 from methodlib.provenance import provenance
 from methodlib.spec import Pipeline, TrainingSpec
@@ -66,12 +66,14 @@ def make_scheduler(optimizer: torch.optim.Optimizer, training: TrainingSpec):
 
 
 def predict(
-    method: Method, model: nn.Module, split: Split, batch_size: int, device
+    method: Method, model: nn.Module, split: Split, batch_size: int, device, final: bool = True
 ) -> torch.Tensor:
-    """Probabilities (samples, examples, classes) on a split, in evaluation mode."""
+    """Probabilities (samples, examples, classes) on a split, in evaluation mode: the method's
+    test-time prediction, or (`final=False`) its per-epoch validation prediction."""
     model.eval()
+    proba = method.predict_proba if final else method.validation_proba
     parts = [
-        method.predict_proba(model, split.x[i : i + batch_size].to(device)).float().cpu()
+        proba(model, split.x[i : i + batch_size].to(device)).float().cpu()
         for i in range(0, len(split), batch_size)
     ]
     return torch.cat(parts, dim=1)
@@ -111,13 +113,16 @@ def train_run(
         )
 
     x_train, y_train = data.train.x.to(device), data.train.y.to(device)
-    n, bs = len(y_train), training.batch_size
-    steps = math.ceil(n / bs)
+    x_val, y_val = data.val.x.to(device), data.val.y.to(device)
+    bs = training.batch_size
     started = time.time()
     for epoch in range(start_epoch, training.epochs):
         epoch_start = time.time()
+        subset = method.epoch_subset(epoch)
+        n = len(y_train) if subset is None else len(subset)
+        steps = math.ceil(n / bs)
         order = torch.randperm(n, generator=torch.Generator().manual_seed(seed * 1_000_003 + epoch))
-        order = order.to(device)
+        order = (order if subset is None else subset[order]).to(device)
         model.train()
         total = torch.zeros((), device=device)
         bar = tqdm(
@@ -130,6 +135,10 @@ def train_run(
         for step in bar:
             idx = order[step * bs : (step + 1) * bs]
             ctx = StepContext(epoch, step, steps, training.epochs, n)
+            factor = method.lr_factor(ctx)
+            if factor is not None:
+                for group in optimizer.param_groups:
+                    group["lr"] = group["initial_lr"] * factor
             loss = method.loss(model, x_train[idx], y_train[idx], ctx)
             if not torch.isfinite(loss):
                 raise RunError(
@@ -144,8 +153,12 @@ def train_run(
                 bar.set_postfix(loss=f"{total.item() / (step + 1):.4f}")
         lr = optimizer.param_groups[0]["lr"]
         scheduler.step()
-        method.on_epoch_end(model, epoch)
-        val_probs = predict(method, model, data.val, training.eval_batch_size, device)
+        method.on_epoch_end(
+            model, EpochContext(epoch, training.epochs, x_train, y_train, x_val, y_val, bs)
+        )
+        val_probs = predict(
+            method, model, data.val, training.eval_batch_size, device, final=False
+        )
         row = {
             "epoch": epoch + 1,
             "train_loss": total.item() / steps,

@@ -52,8 +52,8 @@ def test_interrupted_run_resumes_to_the_same_weights(tmp_path, data_root, monkey
     pipeline = tiny_pipeline(model="lenet5")
     reference = run(pipeline, tmp_path, data_root, "reference")
 
-    def crash_in_second_epoch(self, model, epoch):
-        if epoch == 1:
+    def crash_in_second_epoch(self, model, ctx):
+        if ctx.epoch == 1:
             raise KeyboardInterrupt
 
     with monkeypatch.context() as patch:
@@ -69,7 +69,7 @@ def test_interrupted_run_resumes_to_the_same_weights(tmp_path, data_root, monkey
 
 
 def test_checkpoint_of_another_config_is_not_resumed(tmp_path, data_root, monkeypatch):
-    def crash(self, model, epoch):
+    def crash(self, model, ctx):
         raise KeyboardInterrupt
 
     with monkeypatch.context() as patch:

@@ -9,7 +9,7 @@ from typing import Annotated, Union
 
 from pydantic import Field
 
-from methodlib.methods.base import DataInfo, Method, MethodConfig, StepContext
+from methodlib.methods.base import DataInfo, EpochContext, Method, MethodConfig, StepContext
 from methodlib.methods.dense import Dense
 from methodlib.methods.mc_dropout import MCDropout
 from methodlib.methods.sbp import SBP
@@ -17,7 +17,14 @@ from methodlib.methods.sparse_vd import SparseVD
 from methodlib.methods.vd_ard import VDARD
 
 METHODS: dict[str, type[Method]] = {
-    cls.name: cls for cls in (Dense, SparseVD, VDARD, SBP, MCDropout)
+    cls.name: cls
+    for cls in (
+        Dense,
+        SparseVD,
+        VDARD,
+        SBP,
+        MCDropout,
+    )
 }
 
 _configs = tuple(cls.Config for cls in METHODS.values())
@@ -26,4 +33,12 @@ if len(_configs) == 1:  # a discriminated union needs two members; pydantic chec
 else:
     MethodConfigUnion = Annotated[Union[_configs], Field(discriminator="name")]  # noqa: UP007
 
-__all__ = ["METHODS", "DataInfo", "Method", "MethodConfig", "MethodConfigUnion", "StepContext"]
+__all__ = [
+    "METHODS",
+    "DataInfo",
+    "EpochContext",
+    "Method",
+    "MethodConfig",
+    "MethodConfigUnion",
+    "StepContext",
+]

@@ -50,12 +50,34 @@ class StepContext:
         )
 
 
+@dataclass(frozen=True)
+class EpochContext:
+    """What an end-of-epoch hook may need: the finished epoch (0-based) and the data, already
+    on the training device (SWA recomputes batch-norm statistics on the training data, K-FAC
+    Laplace fits its curvature there and picks its noise scale on validation)."""
+
+    epoch: int
+    epochs: int
+    x_train: torch.Tensor
+    y_train: torch.Tensor
+    x_val: torch.Tensor
+    y_val: torch.Tensor
+    batch_size: int
+
+    @property
+    def last(self) -> bool:
+        return self.epoch == self.epochs - 1
+
+
 class Method:
     """Maximum-likelihood classification; subclasses override the hooks they change."""
 
     name: ClassVar[str]
     Config: ClassVar[type[MethodConfig]]
     task: ClassVar[str] = "classification"
+    batch_norm: ClassVar[bool] = True
+    """Whether the method works on the `_bn` architectures (pruning methods shrink networks
+    layer by layer and do not)."""
 
     def __init__(self, config: MethodConfig, model_name: str, info: DataInfo):
         self.config = config
@@ -80,13 +102,31 @@ class Method:
         the experiment's learning rate (variational parameters that must travel far)."""
         return [{"params": list(model.parameters())}]
 
+    def lr_factor(self, ctx: StepContext) -> float | None:
+        """The learning rate of this step as a multiple of each group's base rate, for methods
+        with a schedule of their own (cyclic rates of snapshot ensembles and FGE, SWA's
+        constant tail); None keeps the experiment's `training.lr_schedule`."""
+        return None
+
+    def epoch_subset(self, epoch: int) -> torch.Tensor | None:
+        """Indices of the training examples this epoch draws its batches from (data arriving
+        in chunks); None means all of them."""
+        return None
+
     @torch.no_grad()
     def predict_proba(self, model: nn.Module, x: torch.Tensor) -> torch.Tensor:
         """Class probabilities with a leading samples axis: (samples, batch, classes)."""
         return F.softmax(model(x), dim=-1).unsqueeze(0)
 
-    def on_epoch_end(self, model: nn.Module, epoch: int) -> None:
-        """Called after every epoch (SWA averaging, snapshots, ...)."""
+    @torch.no_grad()
+    def validation_proba(self, model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+        """The per-epoch validation predictions of the training log; methods whose test-time
+        prediction is expensive (many posterior samples) may return a cheaper one."""
+        return self.predict_proba(model, x)
+
+    def on_epoch_end(self, model: nn.Module, ctx: EpochContext) -> None:
+        """Called after every epoch (SWA averaging, snapshots, fitting a posterior at the
+        end of training, ...)."""
 
     def epoch_metrics(self, model: nn.Module) -> dict[str, float]:
         """Extra columns for the training log (sparsity, KL, ...)."""

@@ -253,6 +253,7 @@ class VariationalConfig(MethodConfig):
 class VariationalMethod(Method):
     """Training, evaluation and pruning metrics shared by sparse_vd, vd_ard and sbp."""
 
+    batch_norm = False
     config: VariationalConfig
 
     def kl(self, model: nn.Module) -> torch.Tensor:

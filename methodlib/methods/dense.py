@@ -20,5 +20,8 @@ class Dense(Method):
 
     def run_metrics(self, model: nn.Module) -> dict[str, float]:
         """The pruning metrics too (compression 1, nothing removed), so that the dense
-        baseline sits on the same error-against-compression figures as the pruning methods."""
+        baseline sits on the same error-against-compression figures as the pruning methods.
+        Architectures with batch norm are not shrunk (no pruning method uses them)."""
+        if any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules()):
+            return {}
         return pruning_metrics(model, self.info.input_shape)

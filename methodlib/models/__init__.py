@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+from functools import partial
+from typing import Any
+
 from torch import nn
 
 from methodlib.models.layers import Layers
 from methodlib.models.lenet5 import LeNet5
 from methodlib.models.lenet300 import LeNet300_100
 
-MODELS: dict[str, type[nn.Module]] = {
+MODELS: dict[str, Any] = {
     "lenet300_100": LeNet300_100,
+    "lenet300_100_bn": partial(LeNet300_100, batch_norm=True),
     "lenet5": LeNet5,
+    "lenet5_bn": partial(LeNet5, batch_norm=True),
 }
+"""Constructors taking (input_shape, n_classes, layers); `_bn` variants add batch norm."""
 
 
 def build_model(

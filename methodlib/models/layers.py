@@ -19,6 +19,11 @@ class Layers:
     def conv2d(self, c_in: int, c_out: int, kernel: int, padding: int = 0) -> nn.Module:
         return nn.Conv2d(c_in, c_out, kernel, padding=padding)
 
+    def norm(self, kind: str, units: int) -> nn.Module:
+        """Batch normalisation between a weight layer and its activation, in the `_bn`
+        variants of the architectures (stochastic batch norm samples its statistics)."""
+        return nn.BatchNorm2d(units) if kind == "conv" else nn.BatchNorm1d(units)
+
     def after(self, kind: str, units: int) -> nn.Module:
         """A per-unit module placed after each hidden activation (`kind` is "linear" or
         "conv"): identity here, dropout or multiplicative noise for the methods that need it."""
