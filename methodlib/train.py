@@ -156,9 +156,7 @@ def train_run(
         method.on_epoch_end(
             model, EpochContext(epoch, training.epochs, x_train, y_train, x_val, y_val, bs)
         )
-        val_probs = predict(
-            method, model, data.val, training.eval_batch_size, device, final=False
-        )
+        val_probs = predict(method, model, data.val, training.eval_batch_size, device, final=False)
         row = {
             "epoch": epoch + 1,
             "train_loss": total.item() / steps,
