@@ -11,17 +11,34 @@ import numpy as np
 from methodlib.errors import RunError
 from methodlib.io import read_json, write_json
 from methodlib.metrics import classification_metrics
-from methodlib.metrics.uncertainty import calibration_metrics
+from methodlib.metrics.classification import predictive
+from methodlib.metrics.uncertainty import calibration_metrics, ood_auroc, reliability_bins
 
 
-def prediction_metrics(probs: np.ndarray, labels: np.ndarray) -> dict[str, float]:
-    """Every metric of classification outputs (samples, examples, classes)."""
-    return {**classification_metrics(probs, labels), **calibration_metrics(probs, labels)}
+def prediction_metrics(
+    probs: np.ndarray, labels: np.ndarray, ood_probs: np.ndarray | None = None
+) -> dict[str, float]:
+    """Every metric of classification outputs (samples, examples, classes); `ood_auroc` too
+    when the outputs on an out-of-domain split are given."""
+    metrics = {**classification_metrics(probs, labels), **calibration_metrics(probs, labels)}
+    if ood_probs is not None:
+        metrics["ood_auroc"] = ood_auroc(predictive(probs), predictive(ood_probs))
+    return metrics
 
 
-def samples_curve(probs: np.ndarray, labels: np.ndarray, sizes: list[int]) -> list[dict[str, Any]]:
+def samples_curve(
+    probs: np.ndarray, labels: np.ndarray, sizes: list[int], ood_probs: np.ndarray | None = None
+) -> list[dict[str, Any]]:
     """The metrics of the first k samples, for each k in `sizes`."""
-    return [{"samples": k, "metrics": prediction_metrics(probs[:k], labels)} for k in sizes]
+    return [
+        {
+            "samples": k,
+            "metrics": prediction_metrics(
+                probs[:k], labels, None if ood_probs is None else ood_probs[:k]
+            ),
+        }
+        for k in sizes
+    ]
 
 
 def doubling_sizes(n: int) -> list[int]:
@@ -29,11 +46,13 @@ def doubling_sizes(n: int) -> list[int]:
     return [*(2**i for i in range(n.bit_length()) if 2**i < n), n]
 
 
-def read_predictions(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
-    """A run's test probabilities (samples, examples, classes) and labels."""
+def read_predictions(path: str | Path) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """A run's test probabilities (samples, examples, classes), labels, and the probabilities
+    on the out-of-domain split (None when the dataset has none)."""
     try:
         with np.load(path) as outputs:
-            return outputs["probs"], outputs["labels"]
+            ood = outputs.get("ood_probs", None)
+            return outputs["probs"], outputs["labels"], ood
     except (OSError, KeyError, ValueError) as exc:
         raise RunError(f"{path}: unreadable ({exc}); rerun that training job") from None
 
@@ -44,8 +63,8 @@ def evaluate_run(run_dir: str | Path, out: str | Path | None = None) -> dict[str
     record = read_json(run_dir / "run.json")
     if record["task"] != "classification":
         raise RunError(f"{run_dir}: no evaluation for task {record['task']!r}")
-    probs, labels = read_predictions(run_dir / "predictions.npz")
-    curve = samples_curve(probs, labels, doubling_sizes(probs.shape[0]))
+    probs, labels, ood_probs = read_predictions(run_dir / "predictions.npz")
+    curve = samples_curve(probs, labels, doubling_sizes(probs.shape[0]), ood_probs)
     metrics = {
         **curve[-1]["metrics"],
         **record["model_stats"],
@@ -59,6 +78,7 @@ def evaluate_run(run_dir: str | Path, out: str | Path | None = None) -> dict[str
         "samples": int(probs.shape[0]),
         "metrics": metrics,
         "curve": curve,
+        "reliability": reliability_bins(predictive(probs), labels),
     }
     write_json(out or run_dir / "metrics.json", result)
     return result

@@ -2,12 +2,19 @@
 the ensemble's prediction is the average of the members' predictive distributions.
 
 `results/<experiment>/group/metrics.json` holds the metrics of the whole ensemble (`seed` is
-`all`, `samples` the number of members) and, as `curve`, those of the first k members for
+`all`, `samples` the number of members) and, as `curve`, those of ensembles of k members for
 k = 1..K; `curve.csv` beside it is the same curve as a table (one row per size).
+
+A point of the size curve is the mean metric over up to `SUBSETS` different k-member subsets
+(the first k members among them), as in the Pitfalls paper: one arbitrary order of members
+would make the curve, and every deep-ensemble equivalent read off it, depend on which seed
+happens to come first.
 """
 
 from __future__ import annotations
 
+import itertools
+import math
 import re
 from pathlib import Path
 from typing import Any
@@ -16,14 +23,49 @@ import numpy as np
 import pandas as pd
 
 from methodlib.errors import RunError
-from methodlib.evaluate import read_predictions, samples_curve
+from methodlib.evaluate import prediction_metrics, read_predictions
 from methodlib.io import atomic_path, write_json
 
+SUBSETS = 10
+SUBSET_SEED = 0
 
-def member_predictive(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """A member's predictive distribution (its samples averaged) and the test labels."""
-    probs, labels = read_predictions(path)
-    return probs.mean(axis=0, dtype=np.float64), labels
+
+def member_predictive(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """A member's predictive distributions (its samples averaged) on the test and the
+    out-of-domain split, and the test labels."""
+    probs, labels, ood = read_predictions(path)
+    ood_p = None if ood is None else ood.mean(axis=0, dtype=np.float64)
+    return probs.mean(axis=0, dtype=np.float64), labels, ood_p
+
+
+def member_subsets(
+    n: int, k: int, limit: int = SUBSETS, seed: int = SUBSET_SEED
+) -> list[list[int]]:
+    """Up to `limit` distinct k-member subsets of n members: the first k members, then random
+    ones (all of them when there are at most `limit`)."""
+    first = list(range(k))
+    if math.comb(n, k) <= limit:
+        return [first, *(list(c) for c in itertools.combinations(range(n), k) if list(c) != first)]
+    rng = np.random.default_rng([seed, n, k])
+    chosen = {tuple(first)}
+    while len(chosen) < limit:
+        chosen.add(tuple(sorted(rng.choice(n, size=k, replace=False).tolist())))
+    return [first, *(list(c) for c in sorted(chosen - {tuple(first)}))]
+
+
+def size_curve(
+    members: np.ndarray, labels: np.ndarray, ood: np.ndarray | None
+) -> list[dict[str, Any]]:
+    """Metrics of ensembles of k = 1..K members, each the mean over `member_subsets`."""
+    curve = []
+    for k in range(1, len(members) + 1):
+        points = [
+            prediction_metrics(members[idx], labels, None if ood is None else ood[idx])
+            for idx in member_subsets(len(members), k)
+        ]
+        mean = {key: float(np.mean([m[key] for m in points])) for key in points[0]}
+        curve.append({"samples": k, "ensembles": len(points), "metrics": mean})
+    return curve
 
 
 def seed_of(path: Path) -> int:
@@ -43,14 +85,16 @@ def evaluate_group(
     paths = [Path(p) for p in predictions]
     if not paths:
         raise RunError(f"{experiment}: an ensemble needs at least one member's predictions")
-    members, labels = [], None
+    members, oods, labels = [], [], None
     for path in paths:
-        p, member_labels = member_predictive(path)
+        p, member_labels, ood = member_predictive(path)
         if labels is not None and not np.array_equal(labels, member_labels):
             raise RunError(f"{path}: test labels differ from {paths[0]}; members must share data")
         members.append(p)
+        oods.append(ood)
         labels = member_labels
-    curve = samples_curve(np.stack(members), labels, list(range(1, len(members) + 1)))
+    ood_stack = None if any(o is None for o in oods) else np.stack(oods)
+    curve = size_curve(np.stack(members), labels, ood_stack)
     result = {
         "experiment": experiment,
         "seed": "all",

@@ -64,6 +64,23 @@ class SplitSpec(StrictModel):
         return self
 
 
+IdClasses = Annotated[
+    list[NonNegativeInt] | None,
+    Field(
+        None,
+        min_length=2,
+        description="train on these classes only; test examples of the other classes become "
+        "the out-of-domain split (`ood_auroc`)",
+    ),
+]
+
+
+def _distinct_classes(classes: list[int] | None) -> list[int] | None:
+    if classes is not None and len(set(classes)) != len(classes):
+        raise ValueError("id_classes must be distinct")
+    return classes
+
+
 class EmbeddedDatasetSpec(StrictModel):
     """A dataset shipped inside an installed package: nothing is downloaded."""
 
@@ -72,6 +89,9 @@ class EmbeddedDatasetSpec(StrictModel):
     limit: PositiveInt | None = Field(
         None, description="use at most this many examples (stratified), for quick pipelines"
     )
+    id_classes: IdClasses = None
+
+    _classes = field_validator("id_classes")(_distinct_classes)
 
 
 class LocalDatasetSpec(StrictModel):
@@ -85,6 +105,9 @@ class LocalDatasetSpec(StrictModel):
     official_test: bool = Field(
         True, description="keep the distribution's own test set as the test split (paper numbers)"
     )
+    id_classes: IdClasses = None
+
+    _classes = field_validator("id_classes")(_distinct_classes)
 
 
 DatasetSpec = Annotated[EmbeddedDatasetSpec | LocalDatasetSpec, Field(discriminator="source")]
@@ -169,6 +192,15 @@ class StudySpec(StrictModel):
         description="other studies whose runs this study's table and figures also show "
         "(a pruning study drawing the dense baseline it starts from)",
     )
+    dee_reference: Name | None = Field(
+        None,
+        description="an experiment with an `ensemble` block: the deep ensemble against which "
+        "the deep-ensemble equivalent (`dee`) of every run on the same dataset and model is "
+        "read off",
+    )
+    reliability: bool = Field(
+        False, description="draw a reliability diagram of every experiment's first seed"
+    )
 
 
 Scalar = str | int | float | bool
@@ -192,6 +224,7 @@ class FigureSpec(StrictModel):
     caption: str = ""
     logx: bool = False
     logy: bool = False
+    diagonal: bool = Field(False, description="mark the line y = x (DEE against samples)")
 
 
 class Pipeline(StrictModel):
@@ -443,6 +476,17 @@ def _check_references(p: Pipeline) -> list[str]:
                     f"of {name!r} ({p.seeds_of(name)})"
                 )
     for name, study in p.studies.items():
+        ref = study.dee_reference
+        if ref is not None and ref not in p.reported_experiments(name):
+            problems.append(
+                f"studies.{name}.dee_reference: {ref!r} is not an experiment of this study or "
+                f"the studies it includes{closest(ref, p.reported_experiments(name))}"
+            )
+        elif ref is not None and p.experiments[ref].ensemble is None:
+            problems.append(
+                f"studies.{name}.dee_reference: {ref!r} has no `ensemble` block, so no deep "
+                "ensemble is evaluated for it; add `ensemble: {}` to that experiment"
+            )
         for other in study.include:
             if other not in studies or other == name:
                 problems.append(

@@ -6,7 +6,7 @@ the job resumes from the last finished epoch and ends with the same weights as a
 run (shuffling is seeded per epoch, and the RNG state is part of the checkpoint).
 
 Outputs, written only when training has finished: `predictions.npz` (test probabilities with a
-samples axis), `model.pt` (weights), `train_log.csv`, and `run.json` (config, provenance) last.
+samples axis, and those of the out-of-domain split when the dataset has one), `model.pt` (weights), `train_log.csv`, and `run.json` (config, provenance) last.
 """
 
 from __future__ import annotations
@@ -173,7 +173,12 @@ def train_run(
         )
 
     test_probs = predict(method, model, data.test, training.eval_batch_size, device)
-    write_npz(run_dir / "predictions.npz", probs=test_probs.numpy(), labels=data.test.y.numpy())
+    outputs = {"probs": test_probs.numpy(), "labels": data.test.y.numpy()}
+    if data.ood is not None:  # scored for out-of-domain detection
+        outputs["ood_probs"] = predict(
+            method, model, data.ood, training.eval_batch_size, device
+        ).numpy()
+    write_npz(run_dir / "predictions.npz", **outputs)
     with atomic_path(run_dir / "model.pt") as tmp:
         torch.save({"model": model.state_dict(), "method": method.state_dict()}, tmp)
     _write_log(run_dir / "train_log.csv", log)

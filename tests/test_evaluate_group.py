@@ -4,6 +4,7 @@ tidy table carries both as rows with a `samples` column."""
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +13,7 @@ import pytest
 
 from methodlib.errors import RunError, SpecError
 from methodlib.evaluate import doubling_sizes, evaluate_run, prediction_metrics
-from methodlib.evaluate_group import evaluate_group
+from methodlib.evaluate_group import evaluate_group, member_subsets
 from methodlib.io import read_json, write_json, write_npz
 from methodlib.report.tables import COLUMNS, headline, summary, tidy_from_runs
 from methodlib.spec import validate_pipeline
@@ -44,7 +45,7 @@ def write_run(root: Path, seed: int, samples: int = 1, labels: np.ndarray = LABE
     return run
 
 
-def test_ensemble_of_the_first_k_members(tmp_path: Path) -> None:
+def test_ensemble_sizes_average_over_member_subsets(tmp_path: Path) -> None:
     runs = [write_run(tmp_path, seed, samples=2) for seed in (3, 1, 2)]
     out = tmp_path / "exp" / "group" / "metrics.json"
     result = evaluate_group("exp", [r / "predictions.npz" for r in runs], out, out.parent / "c.csv")
@@ -52,15 +53,50 @@ def test_ensemble_of_the_first_k_members(tmp_path: Path) -> None:
     assert result["seed"] == "all" and result["members"] == [3, 1, 2] and result["samples"] == 3
     members = np.stack([random_probs(2, seed).mean(axis=0) for seed in (3, 1, 2)])
     assert [c["samples"] for c in result["curve"]] == [1, 2, 3]
-    for point in result["curve"]:
-        expected = prediction_metrics(members[: point["samples"]], LABELS)
+    for point in result["curve"]:  # 3 members: every subset of each size
+        subsets = list(itertools.combinations(range(3), point["samples"]))
+        each = [prediction_metrics(members[list(s)], LABELS) for s in subsets]
+        expected = {key: np.mean([m[key] for m in each]) for key in each[0]}
         assert point["metrics"] == pytest.approx(expected, rel=1e-12)
+        assert point["ensembles"] == len(subsets)
     assert result["metrics"] == result["curve"][-1]["metrics"]
     table = pd.read_csv(out.parent / "c.csv")
     assert list(table["samples"]) == [1, 2, 3]
     assert table["test_nll"].tolist() == pytest.approx(
         [c["metrics"]["test_nll"] for c in result["curve"]]
     )
+
+
+def test_member_subsets_start_with_the_first_members_and_are_distinct() -> None:
+    assert member_subsets(3, 2) == [[0, 1], [0, 2], [1, 2]]
+    many = member_subsets(8, 4, limit=10)
+    assert many[0] == [0, 1, 2, 3] and len(many) == 10
+    assert len({tuple(s) for s in many}) == 10 and all(len(s) == 4 for s in many)
+    assert member_subsets(8, 8) == [list(range(8))]
+    assert member_subsets(8, 4, limit=10) == many  # deterministic
+
+
+def test_out_of_domain_outputs_give_ood_auroc(tmp_path: Path) -> None:
+    run = write_run(tmp_path, 0, samples=2)
+    confident = random_probs(2, 0)
+    flat = np.full((2, 30, CLASSES), 1 / CLASSES)
+    write_npz(run / "predictions.npz", probs=confident, labels=LABELS, ood_probs=flat)
+    result = evaluate_run(run)
+    assert result["metrics"]["ood_auroc"] == 1.0  # uniform outputs have the highest entropy
+    assert all("ood_auroc" in c["metrics"] for c in result["curve"])
+    group = evaluate_group(
+        "exp", [run / "predictions.npz"], tmp_path / "m.json", tmp_path / "c.csv"
+    )
+    assert group["metrics"]["ood_auroc"] == 1.0
+
+
+def test_reliability_bins_are_the_terms_of_the_ece(tmp_path: Path) -> None:
+    result = evaluate_run(write_run(tmp_path, 0, samples=3))
+    bins = result["reliability"]
+    assert sum(b["count"] for b in bins) == EXAMPLES
+    gap = sum(b["count"] * abs(b["accuracy"] - b["confidence"]) for b in bins) / EXAMPLES
+    assert gap == pytest.approx(result["metrics"]["test_ece"])
+    assert all(b["lower"] < b["confidence"] <= b["upper"] for b in bins)
 
 
 def test_members_must_share_the_test_labels(tmp_path: Path) -> None:

@@ -15,9 +15,11 @@ import numpy as np
 from sklearn.model_selection import train_test_split
 
 from methodlib.data.sources import RawData, load_source
+from methodlib.errors import RunError
 from methodlib.io import atomic_dir, write_json, write_npz
 
 SPLITS = ("train", "val", "test")
+OOD_SPLIT = "ood"
 FORMAT_VERSION = 1
 
 
@@ -25,6 +27,9 @@ def prepare_dataset(name: str, spec, out_dir: str | Path) -> dict:
     """Write `{train,val,test}.npz` and `meta.json` into `out_dir`; return the meta."""
     raw = load_source(spec)
     splits = split_data(raw, spec)
+    id_classes = getattr(spec, "id_classes", None)
+    if id_classes is not None:
+        splits = split_domains(splits, id_classes, name)
     train_x = splits["train"][0].astype(np.float64) / raw.scale
     mean = train_x.mean(axis=(0, 2, 3))
     std = train_x.std(axis=(0, 2, 3))
@@ -33,7 +38,8 @@ def prepare_dataset(name: str, spec, out_dir: str | Path) -> dict:
         for split, (x, y) in splits.items():
             write_npz(tmp / f"{split}.npz", x=x, y=y)
             checksums[f"{split}.npz"] = file_sha256(tmp / f"{split}.npz")
-        classes = sorted(int(c) for c in np.unique(np.concatenate([y for _, y in splits.values()])))
+        in_domain = [y for split, (_, y) in splits.items() if split != OOD_SPLIT]
+        classes = sorted(int(c) for c in np.unique(np.concatenate(in_domain)))
         meta = {
             "name": name,
             "format_version": FORMAT_VERSION,
@@ -41,6 +47,7 @@ def prepare_dataset(name: str, spec, out_dir: str | Path) -> dict:
             "input_shape": list(splits["train"][0].shape[1:]),
             "n_classes": len(classes),
             "classes": classes,
+            "id_classes": id_classes,
             "sizes": {split: len(y) for split, (_, y) in splits.items()},
             "class_counts": {
                 split: np.bincount(y, minlength=max(classes) + 1).tolist()
@@ -55,6 +62,33 @@ def prepare_dataset(name: str, spec, out_dir: str | Path) -> dict:
         }
         write_json(tmp / "meta.json", meta)
     return meta
+
+
+def split_domains(
+    splits: dict[str, tuple[np.ndarray, np.ndarray]], id_classes: list[int], name: str
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Keep the in-domain classes in train/val/test, relabelled 0..k-1 in `id_classes` order,
+    and put the test split's other examples in an `ood` split (original labels): an
+    out-of-domain set from the same source, so detection needs no second download."""
+    present = set(np.unique(splits["train"][1]).tolist())
+    missing = [c for c in id_classes if c not in present]
+    if missing:
+        raise RunError(
+            f"datasets.{name}.id_classes: {missing} not among the dataset's classes "
+            f"{sorted(present)}"
+        )
+    relabel = np.full(max(max(present), *id_classes) + 1, -1, dtype=np.int64)
+    relabel[id_classes] = np.arange(len(id_classes))
+    out = {}
+    for split, (x, y) in splits.items():
+        keep = relabel[y] >= 0
+        out[split] = (x[keep], relabel[y[keep]])
+    x_test, y_test = splits["test"]
+    outside = relabel[y_test] < 0
+    if not outside.any():
+        raise RunError(f"datasets.{name}.id_classes: every class is in-domain; nothing is left out")
+    out[OOD_SPLIT] = (x_test[outside], y_test[outside])
+    return out
 
 
 def split_data(raw: RawData, spec) -> dict[str, tuple[np.ndarray, np.ndarray]]:

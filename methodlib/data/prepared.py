@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from methodlib.data.prepare import FORMAT_VERSION, SPLITS, file_sha256
+from methodlib.data.prepare import FORMAT_VERSION, OOD_SPLIT, SPLITS, file_sha256
 from methodlib.errors import RunError
 from methodlib.io import read_json
 
@@ -28,6 +28,7 @@ class Prepared:
     train: Split
     val: Split
     test: Split
+    ood: Split | None = None  # test examples of the classes left out of training (`id_classes`)
 
 
 def load_prepared(folder: str | Path, standardise: bool = True) -> Prepared:
@@ -45,7 +46,7 @@ def load_prepared(folder: str | Path, standardise: bool = True) -> Prepared:
     mean = np.asarray(meta["mean"], dtype=np.float32)[:, None, None]
     std = np.asarray(meta["std"], dtype=np.float32)[:, None, None]
     splits = {}
-    for split in SPLITS:
+    for split in [*SPLITS, *([OOD_SPLIT] if f"{OOD_SPLIT}.npz" in meta["checksums"] else [])]:
         path = folder / f"{split}.npz"
         if not path.is_file() or file_sha256(path) != meta["checksums"][f"{split}.npz"]:
             raise RunError(f"{path}: missing or modified since it was prepared; prepare it again")

@@ -42,6 +42,27 @@ def ece(p: np.ndarray, labels: np.ndarray, bins: int = ECE_BINS, mass: bool = Fa
     return float(gap / len(labels))
 
 
+def reliability_bins(
+    p: np.ndarray, labels: np.ndarray, bins: int = ECE_BINS
+) -> list[dict[str, float]]:
+    """The points of a reliability diagram: per equal-width confidence bin (lo, hi] that holds
+    examples, its mean confidence, accuracy and number of examples (the terms of `ece`)."""
+    confidence = p.max(axis=1)
+    correct = p.argmax(axis=1) == labels
+    which = np.clip(np.ceil(confidence * bins).astype(int) - 1, 0, bins - 1)
+    return [
+        {
+            "lower": b / bins,
+            "upper": (b + 1) / bins,
+            "confidence": float(confidence[which == b].mean()),
+            "accuracy": float(correct[which == b].mean()),
+            "count": int((which == b).sum()),
+        }
+        for b in range(bins)
+        if (which == b).any()
+    ]
+
+
 def fit_temperature(log_p: np.ndarray, labels: np.ndarray) -> float:
     """The temperature T minimising the NLL of softmax(log_p / T). That NLL is convex in 1/T,
     so a bounded scalar search over log(1/T) finds the optimum."""

@@ -161,3 +161,25 @@ def test_load_prepared_refuses_damaged_data(
     damage(folder)
     with pytest.raises(RunError, match=message):
         load_prepared(folder)
+
+
+def test_id_classes_hold_out_the_other_classes_as_out_of_domain(tmp_path: Path) -> None:
+    spec = EmbeddedDatasetSpec(source="digits", limit=500, id_classes=[7, 0, 3, 1, 4])
+    meta = prepare_dataset("d", spec, tmp_path / "d")
+    data = load_prepared(tmp_path / "d")
+    assert meta["n_classes"] == 5 and meta["id_classes"] == [7, 0, 3, 1, 4]
+    for split in (data.train, data.val, data.test):
+        assert set(split.y.tolist()) == {0, 1, 2, 3, 4}  # relabelled in id_classes order
+    assert data.ood is not None and set(data.ood.y.tolist()) == {2, 5, 6, 8, 9}
+    with np.load(tmp_path / "d" / "train.npz") as train:
+        first_seven = train["x"][train["y"] == 0][0].astype(np.float32)
+    digits = load_digits()
+    sevens = digits.images[digits.target == 7]  # stored at the source's scale (0..16)
+    assert np.abs(sevens - first_seven[0]).max(axis=(1, 2)).min() < 1  # label 0 holds sevens
+
+
+def test_id_classes_must_exist(tmp_path: Path) -> None:
+    spec = EmbeddedDatasetSpec(source="digits", limit=300, id_classes=[0, 11])
+    with pytest.raises(RunError, match=r"id_classes: \[11\] not among"):
+        prepare_dataset("d", spec, tmp_path / "d")
+    assert not (tmp_path / "d").exists()
