@@ -1,6 +1,6 @@
 """`methodlib`: the command line that users call (`validate`, `methods`, `schema`) and that the
 workflow's rules call (`prepare`, `train`, `evaluate`, `evaluate-group`, `aggregate`,
-`combine`, `plot`, `curves`, `plot-pruning`, `plot-kept`, `index`). Every command validates the pipeline file with the same
+`combine`, `plot`, `curves`, `plot-pruning`, `plot-kept`, `plot-reliability`, `index`). Every command validates the pipeline file with the same
 models."""
 
 from __future__ import annotations
@@ -66,12 +66,14 @@ def _parser() -> argparse.ArgumentParser:
 
     p = command("aggregate", _aggregate, "tidy table of a set of runs' metrics")
     p.add_argument("--pipeline", required=True)
+    p.add_argument("--study", help="add the study's deep-ensemble equivalents (dee_reference)")
     p.add_argument("--out", required=True)
     p.add_argument("metrics", nargs="*")
 
     p = command("combine", _combine, "concatenate tidy tables; write the DVC metrics summary")
     p.add_argument("--out-csv", required=True)
     p.add_argument("--out-json", required=True)
+    p.add_argument("--out-curves", help="the metric-against-samples rows (reports/curves.csv)")
     p.add_argument("tables", nargs="*")
 
     p = command("plot", _plot, "draw one report figure")
@@ -97,6 +99,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--study", required=True)
     p.add_argument("--metrics", required=True)
     p.add_argument("--out", required=True)
+
+    p = command("plot-reliability", _plot_reliability, "reliability diagrams of a study")
+    p.add_argument("--pipeline", required=True)
+    p.add_argument("--study", required=True)
+    p.add_argument("--out", required=True)
+    p.add_argument("metrics", nargs="+", help="metrics.json of the runs to draw")
 
     p = command("index", _index, "write reports/index.md")
     p.add_argument("--pipeline", required=True)
@@ -202,15 +210,19 @@ def _evaluate_group(args) -> None:
 
 
 def _aggregate(args) -> None:
-    from methodlib.report.tables import tidy_from_runs, write_csv
+    from methodlib.report.tables import add_dee, tidy_from_runs, write_csv
 
-    write_csv(tidy_from_runs(_load(args.pipeline), args.metrics), args.out)
+    pipeline = _load(args.pipeline)
+    frame = tidy_from_runs(pipeline, args.metrics)
+    if args.study:
+        frame = add_dee(pipeline, args.study, frame)
+    write_csv(frame, args.out)
 
 
 def _combine(args) -> None:
     from methodlib.report.tables import combine
 
-    combine(args.tables, args.out_csv, args.out_json)
+    combine(args.tables, args.out_csv, args.out_json, args.out_curves)
 
 
 def _plot(args) -> None:
@@ -237,6 +249,12 @@ def _plot_kept(args) -> None:
     from methodlib.report.pruning_plots import plot_kept_fraction
 
     plot_kept_fraction(_load(args.pipeline), args.study, args.metrics, args.out)
+
+
+def _plot_reliability(args) -> None:
+    from methodlib.report.plots import plot_reliability
+
+    plot_reliability(_load(args.pipeline), args.study, args.metrics, args.out)
 
 
 def _index(args) -> None:

@@ -79,6 +79,11 @@ def pruning_files(study):
     return [f"reports/{path}" for _, path, _ in pruning_figures(PIPELINE, study)]
 
 
+def reliability_files(study):
+    spec = PIPELINE.studies.get(study)
+    return [f"reports/reliability/{study}.png"] if spec and spec.reliability else []
+
+
 def studies_with_runs():
     return [s for s in PIPELINE.study_names() if PIPELINE.experiments_in(s)]
 
@@ -90,11 +95,13 @@ def study_targets(study):
         *figure_files(study),
         *curve_files(experiments),
         *pruning_files(study),
+        *reliability_files(study),
     ]
 
 
 def all_targets():
-    targets = ["reports/metrics.csv", "reports/metrics.json", "reports/index.md"]
+    targets = ["reports/metrics.csv", "reports/metrics.json", "reports/curves.csv"]
+    targets.append("reports/index.md")
     for study in studies_with_runs():
         targets += study_targets(study)
     return targets
@@ -127,6 +134,12 @@ def study_run_metrics(wildcards):
     return run_metrics(experiments) + group_metrics(experiments)
 
 
+def reliability_runs(wildcards):
+    """The first seed's metrics of each of the study's experiments."""
+    experiments = PIPELINE.reported_experiments(wildcards.study)
+    return [f"{run_dir(e, PIPELINE.seeds_of(e)[0])}/metrics.json" for e in experiments]
+
+
 def ensemble_members(wildcards):
     return [
         f"{run_dir(wildcards.experiment, s)}/predictions.npz"
@@ -157,7 +170,7 @@ def all_figures(wildcards):
     files = []
     for study in studies_with_runs():
         files += figure_files(study) + curve_files(PIPELINE.experiments_in(study))
-        files += pruning_files(study)
+        files += pruning_files(study) + reliability_files(study)
     return files
 
 

@@ -15,7 +15,8 @@ rule aggregate_study:
     benchmark:
         "results/benchmarks/aggregate_study/{study}.tsv"
     shell:
-        "methodlib aggregate --pipeline {params.pipeline} --out {output} {input} > {log} 2>&1"
+        "methodlib aggregate --pipeline {params.pipeline} --study {wildcards.study}"
+        " --out {output} {input} > {log} 2>&1"
 
 
 rule aggregate_all:
@@ -24,6 +25,7 @@ rule aggregate_all:
     output:
         csv="reports/metrics.csv",
         json="reports/metrics.json",
+        curves="reports/curves.csv",
     conda:
         ENV
     log:
@@ -31,7 +33,8 @@ rule aggregate_all:
     benchmark:
         "results/benchmarks/aggregate_all.tsv"
     shell:
-        "methodlib combine --out-csv {output.csv} --out-json {output.json} {input} > {log} 2>&1"
+        "methodlib combine --out-csv {output.csv} --out-json {output.json}"
+        " --out-curves {output.curves} {input} > {log} 2>&1"
 
 
 rule plot_figure:
@@ -123,6 +126,28 @@ rule plot_kept_fraction:
     shell:
         "methodlib plot-kept --pipeline {params.pipeline} --study {wildcards.study}"
         " --metrics {input} --out {output} > {log} 2>&1"
+
+
+rule plot_reliability:
+    input:
+        reliability_runs,
+    output:
+        report(
+            "reports/reliability/{study}.png",
+            caption="report/reliability.rst",
+            category="{study}",
+        ),
+    params:
+        pipeline=PIPELINE_FILE,
+    conda:
+        ENV
+    log:
+        "results/logs/plot_reliability/{study}.log",
+    benchmark:
+        "results/benchmarks/plot_reliability/{study}.tsv"
+    shell:
+        "methodlib plot-reliability --pipeline {params.pipeline} --study {wildcards.study}"
+        " --out {output} {input} > {log} 2>&1"
 
 
 rule write_index:

@@ -454,3 +454,29 @@ def test_a_study_can_include_another_studys_runs():
     raw["studies"]["prune"]["include"] = ["bse"]
     with pytest.raises(SpecError, match=r"studies.prune.include: 'bse' .*did you mean 'base'"):
         validate_pipeline(raw)
+
+
+def test_the_dee_reference_must_be_a_deep_ensemble_of_the_study():
+    exp = {"dataset": "d", "model": "lenet5", "method": {"name": "dense"}}
+    raw = {
+        "seeds": [0, 1],
+        "datasets": {"d": {"source": "digits"}},
+        "studies": {"s": {"dee_reference": "ens"}},
+        "experiments": {"ens": {**exp, "study": "s", "ensemble": {}}, "x": {**exp, "study": "s"}},
+    }
+    assert validate_pipeline(raw).studies["s"].dee_reference == "ens"
+    raw["studies"]["s"]["dee_reference"] = "x"
+    with pytest.raises(SpecError, match=r"studies.s.dee_reference: 'x' has no `ensemble` block"):
+        validate_pipeline(raw)
+    raw["studies"]["s"]["dee_reference"] = "enz"
+    with pytest.raises(SpecError, match=r"studies.s.dee_reference: 'enz' .*did you mean 'ens'"):
+        validate_pipeline(raw)
+
+
+def test_pruning_methods_refuse_batch_norm_models():
+    exp = {"dataset": "d", "model": "lenet5_bn", "method": {"name": "sparse_vd"}}
+    raw = {"datasets": {"d": {"source": "digits"}}, "experiments": {"x": exp}}
+    with pytest.raises(SpecError, match=r"experiments.x: .*use model 'lenet5'"):
+        validate_pipeline(raw)
+    exp["method"] = {"name": "dense"}
+    assert validate_pipeline(raw).experiments["x"].model == "lenet5_bn"

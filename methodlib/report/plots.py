@@ -13,8 +13,8 @@ import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
 from methodlib.errors import RunError, closest  # noqa: E402
-from methodlib.io import atomic_path  # noqa: E402
-from methodlib.report.tables import CURVE_PREFIX, curve_wide, read_tidy, wide  # noqa: E402
+from methodlib.io import atomic_path, read_json  # noqa: E402
+from methodlib.report.tables import CURVE_PREFIX, KEYS, curve_wide, read_tidy, wide  # noqa: E402
 from methodlib.spec import FigureSpec, Pipeline  # noqa: E402
 
 
@@ -24,6 +24,8 @@ def figure_frame(pipeline: Pipeline, figure: FigureSpec, tidy: pd.DataFrame) -> 
     metric-against-samples rows instead (x = `samples`), ensembles included."""
     if figure.y.startswith(CURVE_PREFIX):
         frame = curve_wide(tidy)
+    elif figure.y.endswith("*"):
+        frame = numbered_metrics(tidy[tidy["seed"] != "all"], figure.y, figure.x)
     else:
         frame = wide(tidy[tidy["seed"] != "all"])
     for column in _columns(figure):
@@ -42,6 +44,19 @@ def figure_frame(pipeline: Pipeline, figure: FigureSpec, tidy: pd.DataFrame) -> 
     if frame.empty:
         raise RunError(f"no runs left after the filters {figure.filters}")
     return frame
+
+
+def numbered_metrics(tidy: pd.DataFrame, pattern: str, x: str) -> pd.DataFrame:
+    """Metrics `<prefix><k>` (`accuracy_after_chunk_1`, ...) as one column named by the
+    pattern (`accuracy_after_chunk_*`) against k in column `x`: one row per run and k."""
+    prefix = pattern[:-1]
+    rows = tidy[tidy["metric"].str.startswith(prefix)]
+    number = rows["metric"].str.removeprefix(prefix)
+    rows = rows[number.str.fullmatch(r"\d+")]
+    if rows.empty:
+        raise RunError(f"no metric of these runs is named {prefix}<number>")
+    out = rows[KEYS].assign(**{x: rows["metric"].str.removeprefix(prefix).astype(int)})
+    return out.assign(**{pattern: rows["value"]}).reset_index(drop=True)
 
 
 def _columns(figure: FigureSpec) -> list[str]:
@@ -82,6 +97,8 @@ def plot_figure(pipeline: Pipeline, name: str, tidy_csv: str | Path, out: str | 
             ax.set_xscale("log")
         if figure.logy:
             ax.set_yscale("log")
+        if figure.diagonal:
+            _mark_diagonal(ax)
     grid.figure.suptitle(name, y=1.02)
     save_figure(grid.figure, out)
 
@@ -101,6 +118,49 @@ def _mean_with_error_bars(data: pd.DataFrame, x: str, y: str, color=None, label=
     )
     plt.xlabel(x)
     plt.ylabel(y)
+
+
+def _mark_diagonal(ax) -> None:
+    low = min(ax.get_xlim()[0], ax.get_ylim()[0])
+    high = max(ax.get_xlim()[1], ax.get_ylim()[1])
+    ax.plot([low, high], [low, high], ls="--", color="grey", lw=1, label="y = x")
+
+
+def plot_reliability(
+    pipeline: Pipeline, study: str, metrics_files: list[str | Path], out: str | Path
+) -> None:
+    """Reliability diagrams: accuracy against mean confidence per confidence bin, one panel
+    per run (the diagonal is perfect calibration; bars below it are over-confidence)."""
+    rows = []
+    for path in metrics_files:
+        result = read_json(path)
+        name = f"{result['experiment']} (seed {result['seed']})"
+        bins = result.get("reliability")
+        if not bins:
+            raise RunError(f"{path}: no reliability bins; evaluate that run again")
+        rows += [{"run": name, **b} for b in bins]
+    frame = pd.DataFrame(rows)
+    sns.set_theme(style="whitegrid", context="paper")
+    grid = sns.FacetGrid(frame, col="run", col_wrap=min(4, frame["run"].nunique()), height=2.6)
+    grid.map_dataframe(_reliability_panel)
+    grid.set_titles("{col_name}")
+    grid.figure.suptitle(f"{study}: reliability diagrams", y=1.02)
+    save_figure(grid.figure, out)
+
+
+def _reliability_panel(data: pd.DataFrame, color=None, label=None) -> None:
+    ax = plt.gca()
+    ax.bar(
+        data["lower"],
+        data["accuracy"],
+        width=data["upper"] - data["lower"],
+        align="edge",
+        alpha=0.7,
+        edgecolor="black",
+        label="accuracy",
+    )
+    ax.plot([0, 1], [0, 1], ls="--", color="grey", lw=1)
+    ax.set(xlim=(0, 1), ylim=(0, 1), xlabel="confidence", ylabel="accuracy")
 
 
 def plot_curves(experiment: str, logs: dict[str, str | Path], out: str | Path) -> None:

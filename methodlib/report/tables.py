@@ -15,7 +15,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from methodlib.errors import RunError
 from methodlib.io import atomic_path, read_json, write_json
+from methodlib.metrics.uncertainty import deep_ensemble_equivalent
 from methodlib.spec import Pipeline
 
 COLUMNS = ["experiment", "method", "dataset", "model", "seed", "samples", "metric", "value"]
@@ -51,6 +53,46 @@ def tidy_from_runs(pipeline: Pipeline, metrics_files: Iterable[str | Path]) -> p
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
+DEE_OF = "test_calibrated_nll"
+
+
+def add_dee(pipeline: Pipeline, study: str, frame: pd.DataFrame) -> pd.DataFrame:
+    """Rows `dee` and `curve_dee`: the deep-ensemble equivalent of every run (and ensemble) on
+    the dataset and model of the study's `dee_reference`, read off that deep ensemble's
+    calibrated-NLL-against-size curve for each point of the run's own samples curve."""
+    spec = pipeline.studies.get(study)
+    if spec is None or spec.dee_reference is None:
+        return frame
+    ref = spec.dee_reference
+    ref_exp = pipeline.experiments[ref]
+    reference = frame[
+        (frame["experiment"] == ref)
+        & (frame["seed"] == "all")
+        & (frame["metric"] == CURVE_PREFIX + DEE_OF)
+    ].sort_values("samples")
+    if reference.empty:
+        raise RunError(f"studies.{study}.dee_reference: no ensemble curve of {ref!r} in the table")
+    sizes, curve = reference["samples"].tolist(), reference["value"].tolist()
+    rows = frame[
+        frame["metric"].isin([DEE_OF, CURVE_PREFIX + DEE_OF])
+        & (frame["dataset"] == ref_exp.dataset)
+        & (frame["model"] == ref_exp.model)
+        & ~((frame["experiment"] == ref) & (frame["seed"] == "all"))
+    ]
+    dee = rows.assign(
+        metric=rows["metric"].str.replace(DEE_OF, "dee", regex=False),
+        value=[deep_ensemble_equivalent(v, sizes, curve) for v in rows["value"]],
+    )
+    return pd.concat([frame, dee], ignore_index=True)
+
+
+def curves(frame: pd.DataFrame) -> pd.DataFrame:
+    """The metric-against-samples rows, metric names without the `curve_` prefix: what
+    `reports/curves.csv` holds."""
+    rows = frame[frame["metric"].str.startswith(CURVE_PREFIX)]
+    return rows.assign(metric=rows["metric"].str.removeprefix(CURVE_PREFIX))
+
+
 def headline(frame: pd.DataFrame) -> pd.DataFrame:
     """The rows of whole runs and ensembles, without the curve points."""
     return frame[~frame["metric"].str.startswith(CURVE_PREFIX)]
@@ -81,13 +123,22 @@ def summary(frame: pd.DataFrame) -> dict[str, dict[str, float]]:
     return out
 
 
-def combine(paths: Iterable[str | Path], out_csv: str | Path, out_json: str | Path) -> pd.DataFrame:
+def combine(
+    paths: Iterable[str | Path],
+    out_csv: str | Path,
+    out_json: str | Path,
+    out_curves: str | Path | None = None,
+) -> pd.DataFrame:
+    """Every study's rows in one table (`reports/metrics.csv`), its per-experiment summary for
+    `dvc metrics` (`metrics.json`) and its curve rows (`curves.csv`)."""
     frames = [read_tidy(p) for p in paths]
     frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=COLUMNS)
     # a study that includes another's runs repeats their rows
     frame = frame.drop_duplicates(subset=[c for c in COLUMNS if c != "value"])
     frame = frame.sort_values(["experiment", "seed", "metric"], kind="stable")
     write_csv(frame, out_csv)
+    if out_curves is not None:
+        write_csv(curves(frame), out_curves)
     write_json(out_json, summary(frame))
     return frame
 

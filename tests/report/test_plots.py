@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 
+from methodlib.errors import RunError
 from methodlib.report.plots import figure_frame, plot_figure
-from methodlib.report.tables import COLUMNS
-from methodlib.spec import FigureSpec
+from methodlib.report.tables import COLUMNS, add_dee, curves
+from methodlib.spec import FigureSpec, StudySpec
 from tests.conftest import tiny_pipeline
 
 
@@ -39,3 +41,66 @@ def test_curve_figures_draw_the_metric_against_samples(tmp_path):
     tidy().to_csv(tmp_path / "t.csv", index=False)
     plot_figure(pipeline, "curve", tmp_path / "t.csv", tmp_path / "curve.png")
     assert (tmp_path / "curve.png").stat().st_size > 1000
+
+
+def test_numbered_metrics_draw_against_their_number(tmp_path):
+    rows = tidy()
+    keys = rows.iloc[0][["experiment", "method", "dataset", "model"]].to_dict()
+    extra = [
+        {**keys, "seed": "0", "samples": 1, "metric": f"accuracy_after_chunk_{k}", "value": v}
+        for k, v in [(1, 0.5), (2, 0.7), (10, 0.9)]
+    ]
+    frame_in = pd.concat([rows, pd.DataFrame(extra)], ignore_index=True)
+    figure = FigureSpec(kind="line", x="chunk", y="accuracy_after_chunk_*")
+    frame = figure_frame(tiny_pipeline(), figure, frame_in)
+    assert frame[["chunk", "accuracy_after_chunk_*"]].values.tolist() == [
+        [1, 0.5],
+        [2, 0.7],
+        [10, 0.9],
+    ]
+    with pytest.raises(RunError, match="no metric of these runs is named nope_<number>"):
+        figure_frame(tiny_pipeline(), FigureSpec(x="k", y="nope_*"), frame_in)
+
+
+def test_dee_rows_are_read_off_the_reference_ensemble():
+    pipeline = tiny_pipeline(
+        ensemble={},
+        others={
+            "mc": {
+                "dataset": "digits",
+                "model": "lenet300_100",
+                "method": {"name": "mc_dropout"},
+            }
+        },
+    )
+    pipeline.studies["main"] = StudySpec(dee_reference="exp")
+    keys = {"dataset": "digits", "model": "lenet300_100"}
+    m = "test_calibrated_nll"
+    rows = [
+        ("exp", "dense", "all", 1, f"curve_{m}", 0.30),
+        ("exp", "dense", "all", 2, f"curve_{m}", 0.20),
+        ("exp", "dense", "all", 3, f"curve_{m}", 0.16),
+        ("exp", "dense", "all", 3, m, 0.16),
+        ("exp", "dense", "0", 1, m, 0.31),
+        ("mc", "mc_dropout", "0", 4, m, 0.25),
+        ("mc", "mc_dropout", "0", 2, f"curve_{m}", 0.27),
+        ("mc", "mc_dropout", "0", 4, f"curve_{m}", 0.18),
+    ]
+    frame = pd.DataFrame(
+        [
+            dict(
+                zip(["experiment", "method", "seed", "samples", "metric", "value"], r, strict=True),
+                **keys,
+            )
+            for r in rows
+        ],
+        columns=COLUMNS,
+    )
+    out = add_dee(pipeline, "main", frame)
+    dee = out[out["metric"].str.endswith("dee")].set_index(["experiment", "samples", "metric"])
+    assert dee.loc[("mc", 4, "dee"), "value"] == pytest.approx(1.5)  # halfway from 1 to 2
+    assert dee.loc[("mc", 2, "curve_dee"), "value"] == pytest.approx(1.3)
+    assert dee.loc[("mc", 4, "curve_dee"), "value"] == pytest.approx(2.5)
+    assert dee.loc[("exp", 1, "dee"), "value"] == 1.0  # worse than one network: clipped to 1
+    assert ("exp", 3, "dee") not in dee.index  # the reference itself gets none
+    assert set(curves(out)["metric"]) == {m, "dee"}

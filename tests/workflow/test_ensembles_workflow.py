@@ -55,7 +55,8 @@ def test_the_deep_ensemble_is_a_group_row_with_its_size_curve(project, table):
         json.loads((project / f"results/dense_mlp/seed{s}/metrics.json").read_text())["metrics"]
         for s in (0, 1, 2)
     ]
-    assert one["test_nll"] == pytest.approx(members[0]["test_nll"])  # the first member alone
+    # size 1: the mean over the members alone
+    assert one["test_nll"] == pytest.approx(sum(m["test_nll"] for m in members) / 3)
     # the NLL of averaged probabilities is at most the members' mean NLL (-log is convex)
     assert three["test_nll"] <= sum(m["test_nll"] for m in members) / 3
     assert len(pd.read_csv(project / "results/dense_mlp/group/curve.csv")) == 3
@@ -70,6 +71,20 @@ def test_mc_dropout_runs_carry_their_samples_curve(table):
     curve = rows(table, "mc_dropout_mlp", "curve_test_calibrated_nll")
     assert curve == [["0", 1], ["0", 2], ["0", 4], ["0", 5]]
     assert "all" not in set(table[table["experiment"] == "mc_dropout_mlp"]["seed"])
+
+
+def test_dee_ood_and_reliability_reports(project, table):
+    dee = table[table["metric"] == "dee"]
+    assert set(dee["experiment"]) == {"dense_mlp", "mc_dropout_mlp"}
+    assert "all" not in set(dee[dee["experiment"] == "dense_mlp"]["seed"])  # not the reference
+    assert ((dee["value"] >= 1) & (dee["value"] <= 3)).all()
+    assert (table[table["metric"] == "ood_auroc"]["value"].between(0, 1)).all()
+    assert len(table[table["metric"] == "ood_auroc"]) == 5  # four runs and the ensemble
+    curves = pd.read_csv(project / "reports/curves.csv", dtype={"seed": str})
+    assert list(curves.columns) == TIDY_COLUMNS
+    assert {"dee", "test_calibrated_nll", "test_accuracy"} <= set(curves["metric"])
+    for path in ("reports/reliability/ensembles.png", "reports/figures/ensembles/dee.png"):
+        assert (project / path).stat().st_size > 5_000
 
 
 def test_changing_the_ensemble_size_reruns_only_the_group(project):
