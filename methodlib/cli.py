@@ -1,6 +1,7 @@
 """`methodlib`: the command line that users call (`validate`, `methods`, `schema`) and that the
-workflow's rules call (`prepare`, `train`, `evaluate`, `evaluate-group`, `aggregate`,
-`combine`, `plot`, `curves`, `plot-pruning`, `plot-kept`, `plot-reliability`, `index`). Every command validates the pipeline file with the same
+workflow's rules call (`prepare`, `train`, `train-judge`, `evaluate`, `evaluate-group`,
+`aggregate`, `combine`, `plot`, `curves`, `plot-samples`, `plot-pruning`, `plot-kept`,
+`plot-reliability`, `index`). Every command validates the pipeline file with the same
 models."""
 
 from __future__ import annotations
@@ -53,8 +54,14 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--results-root", default="results")
     p.add_argument("--threads", type=int, default=None, help="CPU threads for torch")
 
+    p = command("train-judge", _train_judge, "train a dataset's judge classifier (for fid_judge)")
+    p.add_argument("--data", required=True, help="the prepared dataset's folder")
+    p.add_argument("--out", required=True, help="model.pt to write")
+    p.add_argument("--threads", type=int, default=None, help="CPU threads for torch")
+
     p = command("evaluate", _evaluate, "compute a finished run's metrics.json")
     p.add_argument("--run", required=True)
+    p.add_argument("--judge", help="the dataset's judge (image generation runs)")
 
     p = command(
         "evaluate-group", _evaluate_group, "evaluate a deep ensemble of an experiment's runs"
@@ -86,6 +93,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--experiment", required=True)
     p.add_argument("--out", required=True)
     p.add_argument("logs", nargs="+", help="train_log.csv of each seed (run folders seed<N>)")
+
+    p = command("plot-samples", _plot_samples, "draw generated samples next to test data")
+    p.add_argument("--experiment", required=True)
+    p.add_argument("--out", required=True)
+    p.add_argument("predictions", help="predictions.npz of the experiment's first seed")
 
     p = command("plot-pruning", _plot_pruning, "histograms of a pruning run's log α or SNR")
     p.add_argument("--pipeline", required=True)
@@ -197,10 +209,21 @@ def _train(args) -> None:
     )
 
 
+def _train_judge(args) -> None:
+    import torch
+
+    from methodlib.judge import train_judge
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    record = train_judge(args.data, args.out)
+    print(f"judge of {record['dataset']}: validation accuracy {record['val_accuracy']:.4f}")
+
+
 def _evaluate(args) -> None:
     from methodlib.evaluate import evaluate_run
 
-    evaluate_run(args.run)
+    evaluate_run(args.run, judge=args.judge)
 
 
 def _evaluate_group(args) -> None:
@@ -236,6 +259,12 @@ def _curves(args) -> None:
 
     logs = {Path(path).parent.name: path for path in args.logs}
     plot_curves(args.experiment, logs, args.out)
+
+
+def _plot_samples(args) -> None:
+    from methodlib.report.sample_plots import plot_samples
+
+    plot_samples(args.experiment, args.predictions, args.out)
 
 
 def _plot_pruning(args) -> None:

@@ -1,5 +1,11 @@
-"""Evaluation of one finished run: the task's metrics on its saved test outputs, for all of its
-samples and, as a curve, for the first k of them (k = 1, 2, 4, ..., all)."""
+"""Evaluation of one finished run: the task's metrics on its saved test outputs.
+
+Classification: every metric for all of its samples and, as a curve, for the first k of them
+(k = 1, 2, 4, ..., all). Generation: the generated samples against the test split
+(`reference`): `sym_kl` (k-NN estimate, k = 10, in the domain's intrinsic dimension; vectors
+only: in image dimensions it says little), `sliced_w`, `out_of_domain` (by the dataset's
+domain), and for images `fid_judge`, the Fréchet distance in the feature space of the dataset's
+judge classifier (`methodlib/judge.py`)."""
 
 from __future__ import annotations
 
@@ -12,6 +18,7 @@ from methodlib.errors import RunError
 from methodlib.io import read_json, write_json
 from methodlib.metrics import classification_metrics
 from methodlib.metrics.classification import predictive
+from methodlib.metrics.generative import frechet_distance, out_of_domain, sliced_wasserstein, sym_kl
 from methodlib.metrics.uncertainty import calibration_metrics, ood_auroc, reliability_bins
 
 
@@ -57,10 +64,56 @@ def read_predictions(path: str | Path) -> tuple[np.ndarray, np.ndarray, np.ndarr
         raise RunError(f"{path}: unreadable ({exc}); rerun that training job") from None
 
 
-def evaluate_run(run_dir: str | Path, out: str | Path | None = None) -> dict[str, Any]:
-    """Compute metrics.json from predictions.npz and run.json of a finished run."""
+def intrinsic_dim(domain: str, ambient: int) -> int:
+    """The dimension of the manifold the data live on: what the k-NN KL estimator scales by."""
+    return ambient - 1 if domain in ("simplex", "sphere") else ambient
+
+
+def generation_metrics(
+    samples: np.ndarray,
+    reference: np.ndarray,
+    domain: str,
+    judge: str | Path | None = None,
+) -> dict[str, float]:
+    """Every metric of generated `samples` against `reference` examples of the data."""
+    flat, ref = samples.reshape(len(samples), -1), reference.reshape(len(reference), -1)
+    finite = np.isfinite(flat).all(axis=1)
+    metrics = {
+        "out_of_domain": float(out_of_domain(flat, domain)),
+        "nonfinite": float(1.0 - finite.mean()),
+        "n_generated": len(samples),
+    }
+    flat = flat[finite]
+    metrics["sliced_w"] = float(sliced_wasserstein(flat, ref))
+    if samples.ndim == 2:
+        metrics["sym_kl"] = float(sym_kl(flat, ref, k=10, dim=intrinsic_dim(domain, ref.shape[1])))
+    if judge is not None:
+        from methodlib.judge import judge_features, load_judge  # torch: only for images
+
+        model = load_judge(judge)
+        real = judge_features(model, reference)
+        fake = judge_features(model, samples[finite])
+        metrics["fid_judge"] = float(frechet_distance(fake, real))
+    return metrics
+
+
+def read_samples(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
+    try:
+        with np.load(path) as outputs:
+            return outputs["samples"], outputs["reference"]
+    except (OSError, KeyError, ValueError) as exc:
+        raise RunError(f"{path}: unreadable ({exc}); rerun that training job") from None
+
+
+def evaluate_run(
+    run_dir: str | Path, out: str | Path | None = None, judge: str | Path | None = None
+) -> dict[str, Any]:
+    """Compute metrics.json from predictions.npz and run.json of a finished run; `judge` is
+    the dataset's judge (image generation only)."""
     run_dir = Path(run_dir)
     record = read_json(run_dir / "run.json")
+    if record["task"] == "generation":
+        return _evaluate_generation(run_dir, record, out, judge)
     if record["task"] != "classification":
         raise RunError(f"{run_dir}: no evaluation for task {record['task']!r}")
     probs, labels, ood_probs = read_predictions(run_dir / "predictions.npz")
@@ -79,6 +132,25 @@ def evaluate_run(run_dir: str | Path, out: str | Path | None = None) -> dict[str
         "metrics": metrics,
         "curve": curve,
         "reliability": reliability_bins(predictive(probs), labels),
+    }
+    write_json(out or run_dir / "metrics.json", result)
+    return result
+
+
+def _evaluate_generation(run_dir: Path, record: dict, out, judge) -> dict[str, Any]:
+    samples, reference = read_samples(run_dir / "predictions.npz")
+    metrics = {
+        **generation_metrics(samples, reference, record["domain"], judge),
+        **record["model_stats"],
+        "train_seconds": record["train_seconds"],
+    }
+    result = {
+        "experiment": record["experiment"],
+        "seed": record["seed"],
+        "config_hash": record["config_hash"],
+        "samples": 1,  # one model: the tidy table's `samples` counts predictive samples
+        "metrics": metrics,
+        "curve": [],
     }
     write_json(out or run_dir / "metrics.json", result)
     return result

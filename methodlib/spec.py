@@ -33,7 +33,7 @@ from pydantic import (
 
 from methodlib.errors import SpecError, closest, format_validation_error
 from methodlib.methods import METHODS, MethodConfigUnion
-from methodlib.models import MODELS
+from methodlib.models import MODELS, model_task
 
 NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_.+=-]*$"
 """Experiment, dataset, study and figure names become file paths and Snakemake wildcards."""
@@ -110,7 +110,33 @@ class LocalDatasetSpec(StrictModel):
     _classes = field_validator("id_classes")(_distinct_classes)
 
 
-DatasetSpec = Annotated[EmbeddedDatasetSpec | LocalDatasetSpec, Field(discriminator="source")]
+class SyntheticDatasetSpec(StrictModel):
+    """A mixture generated from a seed on a constrained domain, for generative models whose
+    noise lives on the data's own domain: Betas on the cube [0, 1]^dim, Dirichlets on the
+    simplex of `dim` coordinates, von Mises-Fisher distributions on the unit sphere in R^dim.
+    The label of an example is its mixture component (splits are stratified by it)."""
+
+    source: Literal["synthetic"]
+    kind: Literal["cube", "simplex", "sphere"]
+    dim: int = Field(
+        ge=2, le=64, description="cube dimension, simplex coordinates K, sphere ambient dimension"
+    )
+    n: PositiveInt = Field(4000, description="examples in all splits together")
+    components: int = Field(4, ge=1, le=64, description="mixture components")
+    seed: NonNegativeInt = Field(0, description="draws the mixture's parameters and examples")
+    split: SplitSpec = SplitSpec()
+    limit: PositiveInt | None = None
+
+    @model_validator(mode="after")
+    def _enough_examples(self) -> SyntheticDatasetSpec:
+        if self.n < 10 * self.components:
+            raise ValueError(f"n = {self.n} is too few for {self.components} components")
+        return self
+
+
+DatasetSpec = Annotated[
+    EmbeddedDatasetSpec | LocalDatasetSpec | SyntheticDatasetSpec, Field(discriminator="source")
+]
 
 
 class TrainingSpec(StrictModel):
@@ -166,10 +192,21 @@ class ExperimentSpec(StrictModel):
 
     @model_validator(mode="after")
     def _method_takes_model(self) -> ExperimentSpec:
+        task = METHODS[self.method.name].task
+        if model_task(self.model) != task:
+            fitting = [m for m in MODELS if model_task(m) == task]
+            raise ValueError(
+                f"model {self.model!r} is not for {task} methods such as {self.method.name!r}; "
+                f"use one of {', '.join(fitting)}"
+            )
         if self.model.endswith("_bn") and not METHODS[self.method.name].batch_norm:
             plain = self.model.removesuffix("_bn")
             raise ValueError(
                 f"method {self.method.name!r} cannot use batch norm; use model {plain!r}"
+            )
+        if METHODS[self.method.name].needs_batch_norm and not self.model.endswith("_bn"):
+            raise ValueError(
+                f"method {self.method.name!r} needs batch norm; use model {self.model + '_bn'!r}"
             )
         return self
 
@@ -282,7 +319,7 @@ class Pipeline(StrictModel):
         exp = self.experiments[name]
         return {
             "experiment": name,
-            "dataset": {"name": exp.dataset, **self.datasets[exp.dataset].model_dump(mode="json")},
+            "dataset": {"name": exp.dataset, **trigger_fields(self.datasets[exp.dataset])},
             "model": exp.model,
             "method": exp.method.model_dump(mode="json"),
             "training": exp.training.model_dump(mode="json"),
@@ -440,6 +477,16 @@ def _sweep_point_name(sweep: str, point: dict[str, Any]) -> str:
         text = value if isinstance(value, str) else json.dumps(value)
         parts.append(dotted.rsplit(".", 1)[-1] + re.sub(r"[^A-Za-z0-9_.+=-]", "", str(text)))
     return "-".join(parts)
+
+
+UNSET_NOT_A_TRIGGER = {"id_classes"}
+"""Dataset fields added after results were published: left out of the rerun trigger while
+unset, so that adding an optional feature does not rerun every experiment."""
+
+
+def trigger_fields(spec: BaseModel) -> dict[str, Any]:
+    dump = spec.model_dump(mode="json")
+    return {k: v for k, v in dump.items() if not (k in UNSET_NOT_A_TRIGGER and v is None)}
 
 
 def _check_references(p: Pipeline) -> list[str]:

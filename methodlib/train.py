@@ -5,8 +5,15 @@ A run is one (experiment, seed). Its state is checkpointed atomically after ever
 the job resumes from the last finished epoch and ends with the same weights as an uninterrupted
 run (shuffling is seeded per epoch, and the RNG state is part of the checkpoint).
 
-Outputs, written only when training has finished: `predictions.npz` (test probabilities with a
-samples axis, and those of the out-of-domain split when the dataset has one), `model.pt` (weights), `train_log.csv`, and `run.json` (config, provenance) last.
+Outputs, written only when training has finished: `predictions.npz`, `model.pt` (weights),
+`train_log.csv`, and `run.json` (config, provenance, the task) last. The same four files for
+every task, so the rules do not depend on it; what `predictions.npz` holds does:
+- classification: `probs` (samples, examples, classes) on the test split and `labels`, plus
+  `ood_probs` when the dataset has an out-of-domain split; the log has `val_nll`,
+  `val_accuracy`;
+- generation: `samples` (n, *input shape) drawn from the trained model (n = the test split's
+  size unless the method's `samples` says) and `reference`, the test split in the data's
+  domain; the log has `val_loss`.
 """
 
 from __future__ import annotations
@@ -26,7 +33,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
-from methodlib.data import Split, load_prepared
+from methodlib.data import Prepared, Split, load_prepared
 from methodlib.device import resolve_device
 from methodlib.errors import RunError
 from methodlib.io import atomic_path, write_json, write_npz
@@ -79,6 +86,41 @@ def predict(
     return torch.cat(parts, dim=1)
 
 
+def validation_columns(
+    method: Method, model: nn.Module, data: Prepared, batch_size: int, device
+) -> dict[str, float]:
+    """The training log's per-epoch validation columns of the method's task."""
+    if method.task == "generation":
+        model.eval()
+        return method.validation_metrics(model, data.val.x.to(device), batch_size)
+    probs = predict(method, model, data.val, batch_size, device, final=False).mean(0)
+    return {
+        "val_nll": F.nll_loss(probs.clamp_min(1e-12).log(), data.val.y).item(),
+        "val_accuracy": (probs.argmax(1) == data.val.y).float().mean().item(),
+    }
+
+
+def test_outputs(
+    method: Method, model: nn.Module, data: Prepared, batch_size: int, device
+) -> dict[str, np.ndarray]:
+    """What `predictions.npz` holds for the method's task (see the module docstring)."""
+    if method.task == "generation":
+        model.eval()
+        n = method.config.samples or len(data.test)
+        samples = [
+            method.generate(model, min(batch_size, n - i), device).float().cpu()
+            for i in range(0, n, batch_size)
+        ]
+        return {"samples": torch.cat(samples).numpy(), "reference": data.test.x.numpy()}
+    outputs = {
+        "probs": predict(method, model, data.test, batch_size, device).numpy(),
+        "labels": data.test.y.numpy(),
+    }
+    if data.ood is not None:  # scored for out-of-domain detection
+        outputs["ood_probs"] = predict(method, model, data.ood, batch_size, device).numpy()
+    return outputs
+
+
 def train_run(
     pipeline: Pipeline,
     experiment: str,
@@ -96,8 +138,14 @@ def train_run(
     device = resolve_device(pipeline.device_of(experiment))
     seed_everything(seed)
 
-    data = load_prepared(Path(data_root) / exp.dataset)
-    info = DataInfo(tuple(data.meta["input_shape"]), data.meta["n_classes"], len(data.train))
+    generation = METHODS[exp.method.name].task == "generation"  # models the data as they are
+    data = load_prepared(Path(data_root) / exp.dataset, standardise=not generation)
+    info = DataInfo(
+        tuple(data.meta["input_shape"]),
+        data.meta["n_classes"],
+        len(data.train),
+        data.meta.get("domain", "cube"),
+    )
     method = METHODS[exp.method.name](exp.method, exp.model, info)
     model = method.build_model().to(device)
     if exp.init_from is not None:
@@ -115,6 +163,8 @@ def train_run(
     x_train, y_train = data.train.x.to(device), data.train.y.to(device)
     x_val, y_val = data.val.x.to(device), data.val.y.to(device)
     bs = training.batch_size
+    if start_epoch == 0:
+        method.on_train_start(model, x_train)
     started = time.time()
     for epoch in range(start_epoch, training.epochs):
         epoch_start = time.time()
@@ -156,12 +206,10 @@ def train_run(
         method.on_epoch_end(
             model, EpochContext(epoch, training.epochs, x_train, y_train, x_val, y_val, bs)
         )
-        val_probs = predict(method, model, data.val, training.eval_batch_size, device, final=False)
         row = {
             "epoch": epoch + 1,
             "train_loss": total.item() / steps,
-            "val_nll": F.nll_loss(val_probs.mean(0).clamp_min(1e-12).log(), data.val.y).item(),
-            "val_accuracy": (val_probs.mean(0).argmax(1) == data.val.y).float().mean().item(),
+            **validation_columns(method, model, data, training.eval_batch_size, device),
             "lr": lr,
             "seconds": time.time() - epoch_start,
             **method.epoch_metrics(model),
@@ -172,12 +220,7 @@ def train_run(
             state_path, config_hash, seed, epoch + 1, model, optimizer, scheduler, method, log
         )
 
-    test_probs = predict(method, model, data.test, training.eval_batch_size, device)
-    outputs = {"probs": test_probs.numpy(), "labels": data.test.y.numpy()}
-    if data.ood is not None:  # scored for out-of-domain detection
-        outputs["ood_probs"] = predict(
-            method, model, data.ood, training.eval_batch_size, device
-        ).numpy()
+    outputs = test_outputs(method, model, data, training.eval_batch_size, device)
     write_npz(run_dir / "predictions.npz", **outputs)
     with atomic_path(run_dir / "model.pt") as tmp:
         torch.save({"model": model.state_dict(), "method": method.state_dict()}, tmp)
@@ -188,6 +231,7 @@ def train_run(
         "config": pipeline.resolved_experiment(experiment),
         "config_hash": config_hash,
         "task": method.task,
+        "domain": info.domain,
         "dataset_checksums": data.meta["checksums"],
         "epochs_resumed_from": start_epoch,
         "train_seconds": time.time() - started,

@@ -6,12 +6,13 @@ import os
 from snakemake.exceptions import WorkflowError
 
 from methodlib.errors import SpecError
+from methodlib.methods import METHODS
 from methodlib.report.pruning_plots import (
     histogram_path,
     kept_fraction_path,
     pruning_figures,
 )
-from methodlib.spec import NAME_PATTERN, load_pipeline
+from methodlib.spec import NAME_PATTERN, load_pipeline, trigger_fields
 
 
 def pipeline_file():
@@ -75,6 +76,22 @@ def curve_files(experiments):
     return [f"reports/curves/{e}.png" for e in experiments]
 
 
+def image_generation(experiment):
+    """Generation on images: evaluated with the dataset's judge too (`fid_judge`)."""
+    exp = PIPELINE.experiments[experiment]
+    generation = METHODS[exp.method.name].task == "generation"
+    return generation and PIPELINE.datasets[exp.dataset].source != "synthetic"
+
+
+def sample_files(experiments):
+    """Sample figures of the generation experiments."""
+    return [
+        f"reports/samples/{e}.png"
+        for e in experiments
+        if METHODS[PIPELINE.experiments[e].method.name].task == "generation"
+    ]
+
+
 def pruning_files(study):
     return [f"reports/{path}" for _, path, _ in pruning_figures(PIPELINE, study)]
 
@@ -94,6 +111,7 @@ def study_targets(study):
         f"reports/studies/{study}/metrics.csv",
         *figure_files(study),
         *curve_files(experiments),
+        *sample_files(experiments),
         *pruning_files(study),
         *reliability_files(study),
     ]
@@ -112,7 +130,7 @@ def all_targets():
 
 
 def dataset_config(wildcards):
-    return json.dumps(PIPELINE.datasets[wildcards.dataset].model_dump(mode="json"), sort_keys=True)
+    return json.dumps(trigger_fields(PIPELINE.datasets[wildcards.dataset]), sort_keys=True)
 
 
 def experiment_config(wildcards):
@@ -122,6 +140,26 @@ def experiment_config(wildcards):
 def prepared_data(wildcards):
     dataset = PIPELINE.experiments[wildcards.experiment].dataset
     return ancient(f"data/prepared/{dataset}")
+
+
+def judge_model(wildcards):
+    """The judge of the run's dataset, for image generation runs only."""
+    if not image_generation(wildcards.experiment):
+        return []
+    return [f"results/judges/{PIPELINE.experiments[wildcards.experiment].dataset}/model.pt"]
+
+
+def judge_option(wildcards, input):
+    return f"--judge {input.judge}" if input.judge else ""
+
+
+def judge_data(wildcards):
+    return ancient(f"data/prepared/{wildcards.dataset}")
+
+
+def first_seed_predictions(wildcards):
+    seed = PIPELINE.seeds_of(wildcards.experiment)[0]
+    return f"{run_dir(wildcards.experiment, seed)}/predictions.npz"
 
 
 def init_weights(wildcards):
@@ -169,7 +207,8 @@ def experiment_logs(wildcards):
 def all_figures(wildcards):
     files = []
     for study in studies_with_runs():
-        files += figure_files(study) + curve_files(PIPELINE.experiments_in(study))
+        experiments = PIPELINE.experiments_in(study)
+        files += figure_files(study) + curve_files(experiments) + sample_files(experiments)
         files += pruning_files(study) + reliability_files(study)
     return files
 

@@ -1,15 +1,18 @@
-"""Evaluation of each finished run with its task's metrics, and of deep ensembles across an
-experiment's runs (for experiments with an `ensemble` block)."""
+"""Evaluation of each finished run with its task's metrics (image generation runs with their
+dataset's judge classifier), and of deep ensembles across an experiment's runs (for
+experiments with an `ensemble` block)."""
 
 
 rule evaluate_run:
     input:
         predictions="results/{experiment}/seed{seed}/predictions.npz",
         run="results/{experiment}/seed{seed}/run.json",
+        judge=judge_model,
     output:
         "results/{experiment}/seed{seed}/metrics.json",
     params:
         run_dir=input_dir,
+        judge=judge_option,
     conda:
         ENV
     log:
@@ -17,7 +20,7 @@ rule evaluate_run:
     benchmark:
         "results/benchmarks/evaluate_run/{experiment}/seed{seed}.tsv"
     shell:
-        "methodlib evaluate --run {params.run_dir} > {log} 2>&1"
+        "methodlib evaluate --run {params.run_dir} {params.judge} > {log} 2>&1"
 
 
 rule evaluate_group:

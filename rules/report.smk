@@ -80,6 +80,26 @@ rule plot_curves:
         "methodlib curves --experiment {wildcards.experiment} --out {output} {input} > {log} 2>&1"
 
 
+rule plot_samples:
+    input:
+        first_seed_predictions,
+    output:
+        report(
+            "reports/samples/{experiment}.png",
+            caption="report/samples.rst",
+            category="samples",
+        ),
+    conda:
+        ENV
+    log:
+        "results/logs/plot_samples/{experiment}.log",
+    benchmark:
+        "results/benchmarks/plot_samples/{experiment}.tsv"
+    shell:
+        "methodlib plot-samples --experiment {wildcards.experiment} --out {output} {input}"
+        " > {log} 2>&1"
+
+
 rule plot_pruning_histogram:
     input:
         models=experiment_models,

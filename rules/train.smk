@@ -1,5 +1,6 @@
 """Training: one job per experiment × seed. Interrupted jobs resume from the run's checkpoint
-(kept in the run folder's state/, which Snakemake does not own)."""
+(kept in the run folder's state/, which Snakemake does not own). The judge classifier of a
+dataset that image generation runs are scored on (`fid_judge`) is trained once per dataset."""
 
 
 rule train_run:
@@ -27,3 +28,19 @@ rule train_run:
     shell:
         "methodlib train --pipeline {params.pipeline} --experiment {wildcards.experiment}"
         " --seed {wildcards.seed} --out {params.run_dir} --threads {threads} > {log} 2>&1"
+
+
+rule train_judge:
+    input:
+        judge_data,
+    output:
+        "results/judges/{dataset}/model.pt",
+    conda:
+        ENV
+    log:
+        "results/logs/train_judge/{dataset}.log",
+    benchmark:
+        "results/benchmarks/train_judge/{dataset}.tsv"
+    threads: 1
+    shell:
+        "methodlib train-judge --data {input} --out {output} --threads {threads} > {log} 2>&1"

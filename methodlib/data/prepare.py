@@ -1,8 +1,10 @@
 """Turn a dataset spec into deterministic train/val/test splits on disk.
 
 The splits are stratified and drawn from the spec's split seed only, so every experiment and
-every machine sees the same examples. Normalisation statistics come from the train split alone.
-The folder is written atomically and is what DVC versions.
+every machine sees the same examples. Normalisation statistics come from the train split alone
+(per channel for images, per coordinate for vectors). Images are stored as uint8 pixels with a
+scale, vectors as float32 with scale 1; `meta.json` names the data's domain. The folder is
+written atomically and is what DVC versions.
 """
 
 from __future__ import annotations
@@ -31,8 +33,9 @@ def prepare_dataset(name: str, spec, out_dir: str | Path) -> dict:
     if id_classes is not None:
         splits = split_domains(splits, id_classes, name)
     train_x = splits["train"][0].astype(np.float64) / raw.scale
-    mean = train_x.mean(axis=(0, 2, 3))
-    std = train_x.std(axis=(0, 2, 3))
+    axes = (0, *range(2, train_x.ndim))  # all but the channel (image) or coordinate axis
+    mean = train_x.mean(axis=axes)
+    std = train_x.std(axis=axes)
     with atomic_dir(out_dir) as tmp:
         checksums = {}
         for split, (x, y) in splits.items():
@@ -54,6 +57,7 @@ def prepare_dataset(name: str, spec, out_dir: str | Path) -> dict:
                 for split, (_, y) in splits.items()
             },
             "scale": raw.scale,
+            "domain": raw.domain,
             "mean": mean.tolist(),
             "std": np.maximum(std, 1e-8).tolist(),
             "checksums": checksums,

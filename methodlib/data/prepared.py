@@ -33,7 +33,9 @@ class Prepared:
 
 def load_prepared(folder: str | Path, standardise: bool = True) -> Prepared:
     """Load the three splits as float32 tensors: standardised with the train statistics for
-    classification, or in [0, 1] (`standardise=False`) for generative models."""
+    classification, or in the data's domain (`standardise=False`: [0, 1] for images, the
+    simplex or the sphere for synthetic vectors) for generative models. uint8 images and float32
+    vectors are read alike: divided by the stored scale (1 for vectors)."""
     folder = Path(folder)
     meta_path = folder / "meta.json"
     if not meta_path.is_file():
@@ -43,8 +45,9 @@ def load_prepared(folder: str | Path, standardise: bool = True) -> Prepared:
     meta = read_json(meta_path)
     if meta.get("format_version") != FORMAT_VERSION:
         raise RunError(f"{folder}: prepared with an older format; delete it and prepare again")
-    mean = np.asarray(meta["mean"], dtype=np.float32)[:, None, None]
-    std = np.asarray(meta["std"], dtype=np.float32)[:, None, None]
+    trailing = (1,) * (len(meta["input_shape"]) - 1)  # (C, 1, 1) for images, (d,) for vectors
+    mean = np.asarray(meta["mean"], dtype=np.float32).reshape(-1, *trailing)
+    std = np.asarray(meta["std"], dtype=np.float32).reshape(-1, *trailing)
     splits = {}
     for split in [*SPLITS, *([OOD_SPLIT] if f"{OOD_SPLIT}.npz" in meta["checksums"] else [])]:
         path = folder / f"{split}.npz"

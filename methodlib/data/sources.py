@@ -1,9 +1,11 @@
 """Where examples come from: datasets shipped in installed packages, and full datasets in their
 distribution formats at a user path. Nothing here downloads.
 
-Every loader returns raw pixels as uint8-compatible integers plus the scale that maps them to
-[0, 1], so prepared splits stay small and both classification (standardised inputs) and
-generation (inputs in [0, 1]) read the same files.
+Every image loader returns raw pixels as uint8-compatible integers plus the scale that maps them
+to [0, 1], so prepared splits stay small and both classification (standardised inputs) and
+generation (inputs in [0, 1]) read the same files. Synthetic vector data (mixtures on the cube,
+the simplex and the sphere, for diffusion models with domain-specific noise) are float32 with
+scale 1.
 """
 
 from __future__ import annotations
@@ -18,14 +20,19 @@ import numpy as np
 
 from methodlib.errors import RunError
 
+DOMAINS = ("cube", "simplex", "sphere")
+"""Where a dataset's examples live (after dividing by the scale): [0, 1]^d (images included),
+the probability simplex, the unit sphere. Generative evaluation counts samples outside it."""
+
 
 @dataclass
 class RawData:
-    x: np.ndarray  # (N, C, H, W) uint8
-    y: np.ndarray  # (N,) int64
-    scale: float  # x / scale lies in [0, 1]
+    x: np.ndarray  # (N, C, H, W) uint8 images, or (N, d) float32 vectors
+    y: np.ndarray  # (N,) int64: classes, or the mixture component of a synthetic example
+    scale: float  # x / scale lies in the domain
     x_test: np.ndarray | None = None  # the distribution's own test set, when it has one
     y_test: np.ndarray | None = None
+    domain: str = "cube"
 
 
 def load_source(spec) -> RawData:
@@ -34,6 +41,8 @@ def load_source(spec) -> RawData:
         return _mnist5k()
     if spec.source == "digits":
         return _digits()
+    if spec.source == "synthetic":
+        return synthetic_mixture(spec.kind, spec.dim, spec.n, spec.components, spec.seed)
     if spec.format == "mnist_idx":
         return load_mnist_idx(Path(spec.path).expanduser())
     return load_cifar10(Path(spec.path).expanduser())
@@ -52,6 +61,43 @@ def _digits() -> RawData:
     bunch = load_digits()
     x = bunch.data.reshape(-1, 1, 8, 8).astype(np.uint8)
     return RawData(x, bunch.target.astype(np.int64), 16.0)
+
+
+def synthetic_mixture(kind: str, dim: int, n: int, components: int, seed: int) -> RawData:
+    """`n` examples of a random mixture on `kind`'s domain, all drawn from `seed`.
+
+    Component parameters: cube, independent Beta(1 + c·m, 1 + c·(1 − m)) per coordinate;
+    simplex, Dirichlet(1 + c·m) with m uniform on the simplex; sphere, vMF(μ, κ) with μ uniform
+    on the sphere. Concentrations c ∈ [5, 40] and κ ∈ [5, 40] put components close to the
+    domain's boundary (cube, simplex) yet keep every density bounded (all parameters ≥ 1).
+    Mixture weights are Dirichlet(5) draws, so no component is negligible.
+    """
+    rng = np.random.default_rng(seed)
+    weights = rng.dirichlet(np.full(components, 5.0))
+    labels = np.sort(rng.choice(components, size=n, p=weights))
+    counts = np.bincount(labels, minlength=components)
+    parts = []
+    for count in counts:
+        if kind == "cube":
+            m, c = rng.uniform(0, 1, dim), rng.uniform(5, 40)
+            parts.append(rng.beta(1 + c * m, 1 + c * (1 - m), size=(count, dim)))
+        elif kind == "simplex":
+            m, c = rng.dirichlet(np.ones(dim)), rng.uniform(5, 40)
+            parts.append(rng.dirichlet(1 + c * m, size=count))
+        else:
+            from scipy.stats import vonmises_fisher
+
+            mu = rng.standard_normal(dim)
+            mu /= np.linalg.norm(mu)
+            kappa = rng.uniform(5, 40)
+            parts.append(vonmises_fisher(mu, kappa).rvs(count, random_state=rng).reshape(-1, dim))
+    x = np.concatenate(parts).astype(np.float32)
+    if kind == "simplex":  # float32 rounding moves points off the plane sum = 1
+        x /= x.sum(axis=1, keepdims=True)
+    elif kind == "sphere":
+        x /= np.linalg.norm(x, axis=1, keepdims=True)
+    order = rng.permutation(n)
+    return RawData(x[order], labels[order].astype(np.int64), 1.0, domain=kind)
 
 
 def load_mnist_idx(folder: Path) -> RawData:

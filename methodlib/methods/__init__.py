@@ -10,10 +10,21 @@ from typing import Annotated, Union
 from pydantic import Field
 
 from methodlib.methods.base import DataInfo, EpochContext, Method, MethodConfig, StepContext
+from methodlib.methods.bayes_incremental import BayesIncremental
+from methodlib.methods.ddpm import DDPM
 from methodlib.methods.dense import Dense
+from methodlib.methods.ffg_vi import FFGVI
+from methodlib.methods.fge import FGE
+from methodlib.methods.kfac_laplace import KFACLaplace
 from methodlib.methods.mc_dropout import MCDropout
 from methodlib.methods.sbp import SBP
 from methodlib.methods.sparse_vd import SparseVD
+from methodlib.methods.ss_ddpm import SSDDPM
+from methodlib.methods.sse import SSE
+from methodlib.methods.stoch_bn import StochBN
+from methodlib.methods.swa import SWA
+from methodlib.methods.swag import SWAG
+from methodlib.methods.variance_net import VarianceNet
 from methodlib.methods.vd_ard import VDARD
 
 METHODS: dict[str, type[Method]] = {
@@ -24,6 +35,17 @@ METHODS: dict[str, type[Method]] = {
         VDARD,
         SBP,
         MCDropout,
+        StochBN,
+        BayesIncremental,
+        SWA,
+        SWAG,
+        SSE,
+        FGE,
+        FFGVI,
+        KFACLaplace,
+        VarianceNet,
+        DDPM,
+        SSDDPM,
     )
 }
 

@@ -30,6 +30,7 @@ class DataInfo:
     input_shape: tuple[int, ...]
     n_classes: int
     n_train: int
+    domain: str = "cube"  # where examples live: generative methods sample into it
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,8 @@ class Method:
     batch_norm: ClassVar[bool] = True
     """Whether the method works on the `_bn` architectures (pruning methods shrink networks
     layer by layer and do not)."""
+    needs_batch_norm: ClassVar[bool] = False
+    """Whether the method works only on the `_bn` architectures (stochastic batch norm)."""
 
     def __init__(self, config: MethodConfig, model_name: str, info: DataInfo):
         self.config = config
@@ -123,6 +126,10 @@ class Method:
         """The per-epoch validation predictions of the training log; methods whose test-time
         prediction is expensive (many posterior samples) may return a cheaper one."""
         return self.predict_proba(model, x)
+
+    def on_train_start(self, model: nn.Module, x_train: torch.Tensor) -> None:
+        """Called once before the first epoch of a fresh run (not when resuming: `state_dict`
+        carries what it computed), with the training inputs on the training device."""
 
     def on_epoch_end(self, model: nn.Module, ctx: EpochContext) -> None:
         """Called after every epoch (SWA averaging, snapshots, fitting a posterior at the

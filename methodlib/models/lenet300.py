@@ -23,17 +23,19 @@ class LeNet300_100(nn.Module):  # noqa: N801 - the architecture's published name
         super().__init__()
         n_in = math.prod(input_shape)
 
-        def norm(units: int) -> nn.Module:
-            return layers.norm("linear", units) if batch_norm else nn.Identity()
+        def norm(units: int) -> list[nn.Module]:
+            # nothing at all without batch norm: the state-dict keys stay those of the plain
+            # architecture, so its checkpoints keep loading
+            return [layers.norm("linear", units)] if batch_norm else []
 
         self.net = nn.Sequential(
             nn.Flatten(),
             layers.linear(n_in, 300),
-            norm(300),
+            *norm(300),
             nn.ReLU(),
             layers.after("linear", 300),
             layers.linear(300, 100),
-            norm(100),
+            *norm(100),
             nn.ReLU(),
             layers.after("linear", 100),
             layers.linear(100, n_classes),

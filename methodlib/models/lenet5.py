@@ -23,17 +23,19 @@ class LeNet5(nn.Module):
         channels, height, width = input_shape
         padding = 2 if min(height, width) < 20 else 0
 
-        def norm(kind: str, units: int) -> nn.Module:
-            return layers.norm(kind, units) if batch_norm else nn.Identity()
+        def norm(kind: str, units: int) -> list[nn.Module]:
+            # nothing at all without batch norm: the state-dict keys stay those of the plain
+            # architecture, so its checkpoints keep loading
+            return [layers.norm(kind, units)] if batch_norm else []
 
         self.features = nn.Sequential(
             layers.conv2d(channels, 20, 5, padding=padding),
-            norm("conv", 20),
+            *norm("conv", 20),
             nn.ReLU(),
             layers.after("conv", 20),
             nn.MaxPool2d(2),
             layers.conv2d(20, 50, 5, padding=padding),
-            norm("conv", 50),
+            *norm("conv", 50),
             nn.ReLU(),
             layers.after("conv", 50),
             nn.MaxPool2d(2),
@@ -43,7 +45,7 @@ class LeNet5(nn.Module):
             n_flat = self.features(torch.zeros(1, *input_shape)).shape[1]
         self.classifier = nn.Sequential(
             layers.linear(n_flat, 500),
-            norm("linear", 500),
+            *norm("linear", 500),
             nn.ReLU(),
             layers.after("linear", 500),
             layers.linear(500, n_classes),

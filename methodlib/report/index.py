@@ -12,7 +12,17 @@ from methodlib.report.pruning_plots import pruning_figures
 from methodlib.report.tables import read_tidy
 from methodlib.spec import Pipeline
 
-TABLE_METRICS = ("test_error", "test_nll", "test_brier", "params", "flops")
+TABLE_METRICS = (
+    "test_error",
+    "test_nll",
+    "test_brier",
+    "sym_kl",
+    "sliced_w",
+    "out_of_domain",
+    "fid_judge",
+    "params",
+    "flops",
+)
 RATIOS = ("compression", "flops_reduction", "cpu_speedup")
 """Shown in the table only for studies that prune (every value is 1 elsewhere)."""
 

@@ -164,7 +164,8 @@ def _reliability_panel(data: pd.DataFrame, color=None, label=None) -> None:
 
 
 def plot_curves(experiment: str, logs: dict[str, str | Path], out: str | Path) -> None:
-    """Training loss and validation accuracy per epoch, mean and spread over seeds."""
+    """Training loss and the task's validation columns per epoch (NLL and accuracy for
+    classification, the loss for generation), mean and spread over seeds."""
     frames = []
     for seed, path in logs.items():
         frame = pd.read_csv(path)
@@ -172,8 +173,9 @@ def plot_curves(experiment: str, logs: dict[str, str | Path], out: str | Path) -
         frames.append(frame)
     data = pd.concat(frames, ignore_index=True)
     sns.set_theme(style="whitegrid", context="paper")
-    fig, axes = plt.subplots(1, 3, figsize=(10, 3))
-    for ax, column in zip(axes, ["train_loss", "val_nll", "val_accuracy"], strict=True):
+    columns = ["train_loss", *(c for c in ("val_nll", "val_accuracy", "val_loss") if c in data)]
+    fig, axes = plt.subplots(1, len(columns), figsize=(10 * len(columns) / 3, 3), squeeze=False)
+    for ax, column in zip(axes[0], columns, strict=True):
         sns.lineplot(data=data, x="epoch", y=column, errorbar="sd", marker="o", ax=ax)
     fig.suptitle(f"{experiment}: training curves over {len(logs)} seed(s)")
     fig.tight_layout()

@@ -1,5 +1,7 @@
 """The contract every registered method must meet: it builds from its default config, takes a
-training step on tiny data on the CPU, saves and reloads, and is deterministic under a seed."""
+training step on tiny data on the CPU, saves and reloads, and is deterministic under a seed.
+Classification methods are checked on every classification architecture through their
+probabilities, generation methods on every denoiser through their samples."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ import pytest
 import torch
 
 from methodlib.methods import METHODS, DataInfo, EpochContext, StepContext
-from methodlib.models import MODELS
+from methodlib.models import MODELS, model_task
 
 INFO = DataInfo(input_shape=(1, 8, 8), n_classes=10, n_train=64)
 
@@ -30,6 +32,7 @@ def one_step(name: str, model_name: str, seed: int = 0):
     model = method.build_model()
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     x, y = batch()
+    method.on_train_start(model, x)
     loss = method.loss(model, x, y, StepContext(1, 0, 4, 2, INFO.n_train))
     optimizer.zero_grad()
     loss.backward()
@@ -44,27 +47,49 @@ def method_name(request) -> str:
     return request.param
 
 
+def outputs(method, model, x: torch.Tensor) -> torch.Tensor:
+    """What the method's task saves: class probabilities of `x`, or as many samples."""
+    if method.task == "generation":
+        return method.generate(model, len(x), "cpu")
+    return method.predict_proba(model, x)
+
+
+def a_model(method_name: str, classifier: str) -> str:
+    cls = METHODS[method_name]
+    if cls.task != "classification":
+        return "conv_denoiser"
+    return classifier + "_bn" if cls.needs_batch_norm else classifier
+
+
 @pytest.mark.parametrize("model_name", sorted(MODELS))
 def test_training_step_gives_finite_loss_and_probabilities(method_name, model_name):
+    if model_task(model_name) != METHODS[method_name].task:
+        pytest.skip(f"{model_name} is not a {METHODS[method_name].task} architecture")
     if model_name.endswith("_bn") and not METHODS[method_name].batch_norm:
         pytest.skip(f"{method_name} does not take batch norm")
+    if METHODS[method_name].needs_batch_norm and not model_name.endswith("_bn"):
+        pytest.skip(f"{method_name} needs batch norm")
     method, model, loss = one_step(method_name, model_name)
     assert loss.ndim == 0 and torch.isfinite(loss)
     model.eval()
-    probs = method.predict_proba(model, batch(1)[0])
-    assert probs.ndim == 3 and probs.shape[1:] == (16, 10)
-    torch.testing.assert_close(probs.sum(-1), torch.ones(probs.shape[:2]))
+    probs = outputs(method, model, batch(1)[0])
+    if method.task == "generation":
+        assert probs.shape == (16, *INFO.input_shape) and torch.isfinite(probs).all()
+    else:
+        assert probs.ndim == 3 and probs.shape[1:] == (16, 10)
+        torch.testing.assert_close(probs.sum(-1), torch.ones(probs.shape[:2]))
     for key, value in {**method.run_metrics(model), **method.epoch_metrics(model)}.items():
         assert isinstance(value, float | int), key
 
 
 def test_save_and_reload_gives_the_same_predictions(method_name):
-    method, model, _ = one_step(method_name, "lenet300_100")
+    model_name = a_model(method_name, "lenet300_100")
+    method, model, _ = one_step(method_name, model_name)
     buffer = io.BytesIO()
     torch.save({"model": model.state_dict(), "method": method.state_dict()}, buffer)
     buffer.seek(0)
     state = torch.load(buffer, weights_only=True)
-    fresh_method = make(method_name, "lenet300_100")
+    fresh_method = make(method_name, model_name)
     fresh = fresh_method.build_model()
     fresh.load_state_dict(state["model"])
     fresh_method.load_state_dict(state["method"])
@@ -72,14 +97,15 @@ def test_save_and_reload_gives_the_same_predictions(method_name):
     fresh.eval()
     x = batch(2)[0]
     torch.manual_seed(7)
-    expected = method.predict_proba(model, x)
+    expected = outputs(method, model, x)
     torch.manual_seed(7)
-    torch.testing.assert_close(fresh_method.predict_proba(fresh, x), expected)
+    torch.testing.assert_close(outputs(fresh_method, fresh, x), expected)
 
 
 def test_deterministic_under_a_seed(method_name):
-    _, a, loss_a = one_step(method_name, "lenet5", seed=3)
-    _, b, loss_b = one_step(method_name, "lenet5", seed=3)
+    model_name = a_model(method_name, "lenet5")
+    _, a, loss_a = one_step(method_name, model_name, seed=3)
+    _, b, loss_b = one_step(method_name, model_name, seed=3)
     assert loss_a.item() == loss_b.item()
     for (name, pa), (_, pb) in zip(a.state_dict().items(), b.state_dict().items(), strict=True):
         torch.testing.assert_close(pa, pb, rtol=0, atol=0, msg=name)

@@ -1,0 +1,101 @@
+"""`ffg_vi`: fully factorised Gaussian variational inference ("Bayes by backprop", Blundell et
+al. 2015, trained with the local reparameterisation trick of Kingma et al. 2015), one of the
+baselines of the Pitfalls study (Ashukha et al. 2020).
+
+Every weight of every linear and conv layer has its own posterior q(w) = N(μ, σ²), σ² = exp(log
+σ²), under the prior p(w) = N(0, s²), s = `prior_std`; biases are point estimates. Training
+maximises the evidence lower bound, per example:
+
+    L = E_q[−log p(y | x, w)] + β·KL(q ‖ p)/N,
+    KL(q ‖ p) = Σ_w log(s/σ) + (σ² + μ²)/(2s²) − ½,
+
+where the expectation is one local-reparameterisation draw per example (see `gaussian_layers`),
+N the number of training examples and β = `kl_weight` (β = 1 is the ELBO; `kl_warmup` ramps it
+up from 0). σ starts at `sigma_init`, so training starts as the deterministic network; with
+`init_from` a dense run's weights become μ. The test prediction averages the softmax of
+`samples` forward passes, each with independently sampled weights.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import torch
+from pydantic import Field
+from torch import nn
+
+from methodlib.methods.base import Method
+from methodlib.methods.bayes_layers import VariationalConfig, VariationalMethod
+from methodlib.methods.gaussian_layers import GaussianConv2d, GaussianLinear, sampled_proba
+from methodlib.models import Layers
+
+
+class FFGVIConfig(VariationalConfig):
+    name: Literal["ffg_vi"] = "ffg_vi"
+    prior_std: float = Field(0.1, gt=0, description="standard deviation s of the N(0, s²) prior")
+    sigma_init: float = Field(1e-3, gt=0, description="initial posterior standard deviation σ")
+    variational_lr_scale: float = Field(
+        10.0,
+        gt=0,
+        description="learning-rate factor of log σ²: it must travel several units in a few "
+        "hundred steps",
+    )
+    samples: int = Field(20, ge=1, description="weight samples averaged at test time")
+    val_samples: int = Field(5, ge=1, description="weight samples of the per-epoch validation")
+
+
+class GaussianLayers(Layers):
+    def __init__(self, sigma_init: float):
+        self.sigma_init = sigma_init
+
+    def linear(self, n_in: int, n_out: int) -> nn.Module:
+        return GaussianLinear(n_in, n_out, self.sigma_init)
+
+    def conv2d(self, c_in: int, c_out: int, kernel: int, padding: int = 0) -> nn.Module:
+        return GaussianConv2d(c_in, c_out, kernel, padding, self.sigma_init)
+
+
+class FFGVI(Method):
+    name = "ffg_vi"
+    Config = FFGVIConfig
+    config: FFGVIConfig
+
+    # The ELBO objective, its β schedule, the separate learning rate of log σ² and loading a
+    # dense checkpoint into μ are those of the Bayesian pruning methods (which prune; this
+    # does not, hence no subclass).
+    loss = VariationalMethod.loss
+    beta = VariationalMethod.beta
+    param_groups = VariationalMethod.param_groups
+    init_from = VariationalMethod.init_from
+
+    def layers(self) -> Layers:
+        return GaussianLayers(self.config.sigma_init)
+
+    def kl(self, model: nn.Module) -> torch.Tensor:
+        return sum(
+            m.kl(self.config.prior_std)
+            for m in model.modules()
+            if isinstance(m, GaussianLinear | GaussianConv2d)
+        )
+
+    @torch.no_grad()
+    def predict_proba(self, model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+        return sampled_proba(model, x, self.config.samples)
+
+    @torch.no_grad()
+    def validation_proba(self, model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+        return sampled_proba(model, x, self.config.val_samples)
+
+    @torch.no_grad()
+    def epoch_metrics(self, model: nn.Module) -> dict[str, float]:
+        log_sigma2 = torch.cat(
+            [
+                m.log_sigma2.flatten()
+                for m in model.modules()
+                if isinstance(m, GaussianLinear | GaussianConv2d)
+            ]
+        )
+        return {
+            "kl_per_example": self.kl(model).item() / self.info.n_train,
+            "median_sigma": (0.5 * log_sigma2.median()).exp().item(),
+        }

@@ -1,0 +1,129 @@
+"""What a generation method is: the `Method` hooks the shared training loop calls, read for a
+model of the data instead of a classifier.
+
+The loop stays the same for both tasks; it dispatches on `task` in two places only: the
+per-epoch validation columns (`val_loss` here, on a fixed draw of steps and noise so that
+epochs are comparable) and the test outputs (`samples`, as many as the test split unless the
+config says, next to `reference`, the test split itself). Labels are ignored: a generative
+model learns p(x).
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+import torch
+from pydantic import Field, PositiveInt
+from torch import nn
+
+from methodlib.errors import RunError
+from methodlib.methods.base import DataInfo, Method, MethodConfig, StepContext
+from methodlib.metrics.generative import out_of_domain
+
+VALIDATION_SEED = 0
+
+
+class GenerativeConfig(MethodConfig):
+    """Fields every generation method has."""
+
+    steps: PositiveInt = Field(100, le=10_000, description="diffusion steps T")
+    samples: PositiveInt | None = Field(
+        None, description="samples drawn after training (default: the test split's size)"
+    )
+    projection: Literal["none", "clip", "project"] = Field(
+        "project", description="how final samples are mapped into a constrained data domain"
+    )
+
+
+class GenerativeMethod(Method):
+    """A model of p(x): `losses` per example for training and validation, `generate` after."""
+
+    task: ClassVar[str] = "generation"
+    batch_norm: ClassVar[bool] = False
+
+    def __init__(self, config: GenerativeConfig, model_name: str, info: DataInfo):
+        super().__init__(config, model_name, info)
+        self.drawn: list[tuple[float, int]] = []  # (fraction off the domain, samples) per draw
+
+    def losses(self, model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+        """The training objective of each example of a batch, shape (B,)."""
+        raise NotImplementedError
+
+    def loss(
+        self, model: nn.Module, x: torch.Tensor, y: torch.Tensor, ctx: StepContext
+    ) -> torch.Tensor:
+        return self.losses(model, x).mean()
+
+    @torch.no_grad()
+    def generate(self, model: nn.Module, n: int, device: torch.device | str) -> torch.Tensor:
+        """`n` samples of the data's shape, in the data's domain where the method ensures it."""
+        raise NotImplementedError
+
+    @torch.no_grad()
+    def validation_metrics(
+        self, model: nn.Module, x_val: torch.Tensor, batch_size: int = 1000
+    ) -> dict[str, float]:
+        """The loss on the validation split with the same steps and noise every epoch (a
+        forked RNG): the training curve's held-out column, free of the draw's noise."""
+        devices = [x_val.device.index or 0] if x_val.device.type == "cuda" else []
+        with torch.random.fork_rng(devices=devices):
+            torch.manual_seed(VALIDATION_SEED)
+            total = sum(
+                self.losses(model, x_val[i : i + batch_size]).sum().item()
+                for i in range(0, len(x_val), batch_size)
+            )
+        return {"val_loss": total / len(x_val)}
+
+    def predict_proba(self, model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+        raise RunError(f"{self.name} is a generation method; it has no class probabilities")
+
+    def into_domain(self, x: torch.Tensor) -> torch.Tensor:
+        """Final samples mapped into the data's domain by `projection`; the fraction that
+        were outside before it is counted, for `run_metrics` (`raw_out_of_domain`)."""
+        outside = out_of_domain(x.flatten(1).cpu().double().numpy(), self.info.domain)
+        self.drawn.append((float(outside), len(x)))
+        return to_domain(x, self.info.domain, self.config.projection)
+
+    def run_metrics(self, model: nn.Module) -> dict[str, float]:
+        if not self.drawn:
+            return {}
+        total = sum(n for _, n in self.drawn)
+        return {"raw_out_of_domain": sum(f * n for f, n in self.drawn) / total}
+
+
+def to_domain(x: torch.Tensor, domain: str, how: str) -> torch.Tensor:
+    """Map samples into the data's domain.
+
+    `none` leaves them; `clip` clamps coordinates to [0, 1] (cube, and the box around the
+    simplex, followed by renormalisation there) or rescales onto the sphere; `project` is the
+    Euclidean projection: the same clamp for the cube, `project_simplex` for the simplex, x/‖x‖
+    for the sphere.
+    """
+    if how == "none" or domain == "real":
+        return x
+    flat = x.flatten(1)
+    if domain == "cube":
+        out = flat.clamp(0.0, 1.0)
+    elif domain == "sphere":
+        out = flat / flat.norm(dim=1, keepdim=True).clamp_min(1e-12)
+    elif how == "clip":
+        clipped = flat.clamp(0.0, 1.0)
+        total = clipped.sum(dim=1, keepdim=True)
+        uniform = torch.full_like(clipped, 1.0 / clipped.shape[1])
+        out = torch.where(total > 0, clipped / total.clamp_min(1e-12), uniform)
+    else:
+        out = project_simplex(flat)
+    return out.view_as(x)
+
+
+def project_simplex(x: torch.Tensor) -> torch.Tensor:
+    """Euclidean projection of each row onto {p ≥ 0, Σp = 1} (Duchi et al. 2008): subtract the
+    threshold θ = (Σ_{i≤ρ} u_i − 1)/ρ of the sorted values u and clamp at zero. In float64:
+    the cumulative sums must resolve 1 next to large coordinates."""
+    dtype, x = x.dtype, x.double()
+    u, _ = torch.sort(x, dim=1, descending=True)
+    css = u.cumsum(dim=1) - 1.0
+    k = torch.arange(1, x.shape[1] + 1, device=x.device, dtype=x.dtype)
+    rho = (u - css / k > 0).sum(dim=1, keepdim=True).clamp_min(1)  # ≥ 1 unless a row is NaN
+    theta = css.gather(1, rho - 1) / rho.to(x.dtype)
+    return (x - theta).clamp_min(0.0).to(dtype)
