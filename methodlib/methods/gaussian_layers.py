@@ -11,7 +11,8 @@ their noise is in truth correlated, which this approximation ignores, as in the 
 
 The layers sample in training and evaluation mode alike: their test-time prediction is an average
 over passes. `ffg_vi` learns μ and σ² (`GaussianLinear`, `GaussianConv2d`); `variance_net` fixes
-μ = 0 and learns σ only (`VarianceLinear`, `VarianceConv2d`).
+μ = 0 and learns σ only (`VarianceLinear`, `VarianceConv2d`); `bayes_incremental` adds a
+Gaussian bias and a prior of the layer's own (`gaussian_prior_layers`).
 """
 
 from __future__ import annotations
@@ -41,9 +42,13 @@ class _LocalReparam:
         """Mean (None: zero) and variance of every weight."""
         raise NotImplementedError
 
+    def bias_variance(self) -> torch.Tensor | None:
+        """Variance of every bias; None: the bias is a point estimate."""
+        return None
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         mean_weight, var_weight = self.weight_moments()
-        var = self._op(x.square(), var_weight, None)
+        var = self._op(x.square(), var_weight, self.bias_variance())
         if mean_weight is not None:
             mean = self._op(x, mean_weight, self.bias)
         elif self.bias is not None:
@@ -53,12 +58,12 @@ class _LocalReparam:
         return mean + (var + 1e-16).sqrt() * torch.randn_like(var)
 
 
-class _Linear(_LocalReparam, nn.Linear):
+class ReparamLinear(_LocalReparam, nn.Linear):
     def _op(self, x, weight, bias):
         return F.linear(x, weight, bias)
 
 
-class _Conv2d(_LocalReparam, nn.Conv2d):
+class ReparamConv2d(_LocalReparam, nn.Conv2d):
     def _op(self, x, weight, bias):
         return self._conv_forward(x, weight, bias)
 
@@ -85,13 +90,13 @@ class _Gaussian:
         return kl.sum()
 
 
-class GaussianLinear(_Gaussian, _Linear):
+class GaussianLinear(_Gaussian, ReparamLinear):
     def __init__(self, n_in: int, n_out: int, sigma_init: float):
         nn.Linear.__init__(self, n_in, n_out)
         self._init_gaussian(sigma_init)
 
 
-class GaussianConv2d(_Gaussian, _Conv2d):
+class GaussianConv2d(_Gaussian, ReparamConv2d):
     def __init__(self, c_in: int, c_out: int, kernel: int, padding: int, sigma_init: float):
         nn.Conv2d.__init__(self, c_in, c_out, kernel, padding=padding)
         self._init_gaussian(sigma_init)
@@ -108,9 +113,9 @@ class _Variance:
         return None, self.weight.square()
 
 
-class VarianceLinear(_Variance, _Linear):
+class VarianceLinear(_Variance, ReparamLinear):
     pass
 
 
-class VarianceConv2d(_Variance, _Conv2d):
+class VarianceConv2d(_Variance, ReparamConv2d):
     pass

@@ -13,8 +13,8 @@ The KL is in closed form, per weight:
     KL(N(μ, σ²) ‖ N(μ_p, σ_p²)) = log(σ_p/σ) + (σ² + (μ − μ_p)²)/(2σ_p²) − ½.
 
 Forward passes always sample (training and test alike) with the local reparameterisation
-trick (Kingma, Salimans, Welling 2015): the pre-activation b = Wx + c is Gaussian with mean
-μ_W x + μ_c and variance σ_W² x² + σ_c², and is drawn per example directly.
+trick of `gaussian_layers`: the pre-activation b = Wx + c is Gaussian with mean μ_W x + μ_c and
+variance σ_W² x² + σ_c², and is drawn per example directly.
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ from __future__ import annotations
 import math
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
+from methodlib.methods.gaussian_layers import ReparamConv2d, ReparamLinear
 from methodlib.models import Layers
 
 
@@ -54,9 +54,6 @@ class _GaussianPrior:
                 f"{name}_prior_log_sigma", torch.full_like(like.detach(), math.log(prior_std))
             )
 
-    def _op(self, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
-        raise NotImplementedError
-
     def _pairs(self):
         """(μ, log σ, μ_p, log σ_p) of the weight and of the bias."""
         for name in ("weight", "bias"):
@@ -76,24 +73,20 @@ class _GaussianPrior:
             prior_mu.copy_(mu)
             prior_log_sigma.copy_(log_sigma)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        mean = self._op(x, self.weight, self.bias)
-        var = self._op(
-            x.square(), torch.exp(2 * self.weight_log_sigma), torch.exp(2 * self.bias_log_sigma)
-        )
-        return mean + (var + 1e-8).sqrt() * torch.randn_like(mean)
+    def weight_moments(self) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.weight, torch.exp(2 * self.weight_log_sigma)
+
+    def bias_variance(self) -> torch.Tensor:
+        return torch.exp(2 * self.bias_log_sigma)
 
 
-class GaussianLinear(_GaussianPrior, nn.Linear):
+class GaussianPriorLinear(_GaussianPrior, ReparamLinear):
     def __init__(self, n_in: int, n_out: int, prior_std: float, log_sigma_init: float):
         nn.Linear.__init__(self, n_in, n_out)
         self._init_gaussian(prior_std, log_sigma_init)
 
-    def _op(self, x, weight, bias):
-        return F.linear(x, weight, bias)
 
-
-class GaussianConv2d(_GaussianPrior, nn.Conv2d):
+class GaussianPriorConv2d(_GaussianPrior, ReparamConv2d):
     def __init__(
         self,
         c_in: int,
@@ -106,9 +99,6 @@ class GaussianConv2d(_GaussianPrior, nn.Conv2d):
         nn.Conv2d.__init__(self, c_in, c_out, kernel, padding=padding)
         self._init_gaussian(prior_std, log_sigma_init)
 
-    def _op(self, x, weight, bias):
-        return self._conv_forward(x, weight, bias)
-
 
 class GaussianPriorLayers(Layers):
     """Every linear and convolutional layer a Gaussian one with prior N(0, prior_std²)."""
@@ -118,10 +108,12 @@ class GaussianPriorLayers(Layers):
         self.log_sigma_init = log_sigma_init
 
     def linear(self, n_in: int, n_out: int) -> nn.Module:
-        return GaussianLinear(n_in, n_out, self.prior_std, self.log_sigma_init)
+        return GaussianPriorLinear(n_in, n_out, self.prior_std, self.log_sigma_init)
 
     def conv2d(self, c_in: int, c_out: int, kernel: int, padding: int = 0) -> nn.Module:
-        return GaussianConv2d(c_in, c_out, kernel, padding, self.prior_std, self.log_sigma_init)
+        return GaussianPriorConv2d(
+            c_in, c_out, kernel, padding, self.prior_std, self.log_sigma_init
+        )
 
 
 def gaussian_layers(model: nn.Module) -> list[_GaussianPrior]:
