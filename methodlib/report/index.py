@@ -16,6 +16,10 @@ TABLE_METRICS = (
     "test_error",
     "test_nll",
     "test_brier",
+    "test_calibrated_nll",
+    "test_ece",
+    "dee",
+    "ood_auroc",
     "sym_kl",
     "sliced_w",
     "out_of_domain",
@@ -53,6 +57,9 @@ def write_index(pipeline: Pipeline, metrics_csv: str | Path, out: str | Path) ->
                 lines += [figure.caption.strip(), ""]
         for title, path, caption in pruning_figures(pipeline, study):
             lines += [f"### {title}", "", f"![{title}]({path})", "", caption, ""]
+        if spec and spec.reliability:
+            path = f"reliability/{study}.png"
+            lines += ["### reliability diagrams", "", f"![reliability]({path})", ""]
         reported = pipeline.reported_experiments(study)
         lines += [_table(tidy[tidy["experiment"].isin(reported)]), ""]
         lines += [
@@ -64,7 +71,10 @@ def write_index(pipeline: Pipeline, metrics_csv: str | Path, out: str | Path) ->
 
 
 def _table(tidy: pd.DataFrame) -> str:
-    """Mean ± sd over seeds of the headline metrics, one row per experiment."""
+    """Mean ± sd over seeds of the headline metrics, one row per experiment, and one row per
+    deep ensemble (its members' predictions averaged; `seeds` is the number of members)."""
+    ensembles = tidy[(tidy["seed"] == "all") & ~tidy["metric"].str.startswith("curve_")]
+    ensembles = ensembles.assign(experiment=ensembles["experiment"] + " (ensemble)")
     runs = tidy[(tidy["seed"] != "all") & tidy["metric"].isin(TABLE_METRICS + RATIOS)]
     if runs.empty:
         return "_no runs yet_"
@@ -84,12 +94,20 @@ def _table(tidy: pd.DataFrame) -> str:
             cells.append(_format(row["mean"], row["std"], metric))
         n = int(stats.loc[experiment]["count"].max())
         lines.append(f"| {experiment} | {n} | " + " | ".join(cells) + " |")
+    for experiment, rows in ensembles.groupby("experiment", sort=False):
+        values = dict(zip(rows["metric"], rows["value"], strict=True))
+        cells = [_format(values[m], None, m) if m in values else "" for m in metrics]
+        members = int(rows["samples"].iloc[0])
+        lines.append(f"| {experiment} | {members} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
-def _format(mean: float, std: float, metric: str) -> str:
+def _format(mean: float, std: float | None, metric: str) -> str:
+    """`mean ± std`; just the value where there is no spread to speak of (an ensemble)."""
     if metric in ("params", "flops"):
         return f"{mean:,.0f}"
+    if std is None:
+        return f"{mean:.1f}×" if metric in RATIOS else f"{mean:.4f}"
     std = 0.0 if pd.isna(std) else std
     if metric in RATIOS:
         return f"{mean:.1f}× ± {std:.1f}"

@@ -1,0 +1,139 @@
+"""The papers' qualitative claims, checked on the published results of the default pipeline.
+
+    python benchmarks/claims.py [--metrics reports/metrics.csv]
+
+Reads the tidy table the workflow wrote and writes `benchmarks/results/claims.json`: for each
+claim its statement, the numbers it rests on and whether it holds. A claim that does not hold is
+recorded as such, never dropped. Means are over seeds; `group` values are deep ensembles.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+from _common import RESULTS, ROOT, machine_info
+
+Claim = tuple[str, Callable[[pd.DataFrame], tuple[bool, dict]]]
+
+
+def runs(table: pd.DataFrame, experiment: str, metric: str) -> pd.Series:
+    """The per-seed values of a headline metric."""
+    rows = table[
+        (table["experiment"] == experiment) & (table["metric"] == metric) & (table["seed"] != "all")
+    ]
+    if rows.empty:
+        raise KeyError(f"no {metric} rows for {experiment}")
+    return rows["value"]
+
+
+def mean(table: pd.DataFrame, experiment: str, metric: str) -> float:
+    return round(float(runs(table, experiment, metric).mean()), 5)
+
+
+def group_curve(table: pd.DataFrame, experiment: str, metric: str) -> list[float]:
+    rows = table[
+        (table["experiment"] == experiment)
+        & (table["metric"] == f"curve_{metric}")
+        & (table["seed"] == "all")
+    ].sort_values("samples")
+    return [round(float(v), 5) for v in rows["value"]]
+
+
+def group_at(table: pd.DataFrame, experiment: str, metric: str, members: int) -> float:
+    return group_curve(table, experiment, metric)[members - 1]
+
+
+ENSEMBLE = "deep_ensemble_lenet5_mnist5k"
+IN_RUN = [
+    "mc_dropout_lenet5_mnist5k",
+    "ffg_vi_lenet5_mnist5k",
+    "swag_lenet5_mnist5k",
+    "sse_lenet5_mnist5k",
+    "fge_lenet5_mnist5k",
+    "kfac_laplace_lenet5_mnist5k",
+    "stoch_bn_lenet5_mnist5k",
+    "variance_net_lenet5_mnist5k",
+]
+NLL = "test_calibrated_nll"
+
+
+def ensemble_improves(table):
+    curve = group_curve(table, ENSEMBLE, NLL)
+    holds = len(curve) >= 8 and all(b < a for a, b in zip(curve, curve[1:], strict=False))
+    return holds, {"calibrated_nll_by_size": curve}
+
+
+def dee_at_most_samples(table):
+    rows = table[table["metric"] == "curve_dee"]
+    rows = rows[rows["experiment"].isin(IN_RUN)]
+    per_point = rows.groupby(["experiment", "samples"])["value"].mean().reset_index()
+    worst = (per_point["value"] - per_point["samples"]).max()
+    final = {e: mean(table, e, "dee") for e in IN_RUN}
+    return bool(worst <= 1e-9), {"dee_at_all_samples": final, "max_dee_minus_samples": worst}
+
+
+def swa_beats_final_iterate(table):
+    swa = mean(table, "swa_lenet5_mnist5k", "test_accuracy")
+    final = mean(table, "swa_final_iterate_lenet5_mnist5k", "test_accuracy")
+    return swa > final, {"swa_test_accuracy": swa, "final_iterate_test_accuracy": final}
+
+
+def nll_order(table):
+    de5 = group_at(table, ENSEMBLE, NLL, 5)
+    mc = mean(table, "mc_dropout_lenet5_mnist5k", NLL)
+    dense = mean(table, ENSEMBLE, NLL)  # the ensemble's members, one network each
+    return de5 < mc < dense, {"deep_ensemble_5": de5, "mc_dropout": mc, "dense": dense}
+
+
+def stoch_bn_beats_dense(table):
+    stoch = mean(table, "stoch_bn_lenet5_mnist5k", NLL)
+    dense = mean(table, ENSEMBLE, NLL)
+    return stoch < dense, {"stoch_bn": stoch, "dense": dense}
+
+
+def incremental_beats_finetuning(table):
+    bayes = mean(table, "incremental_bayes_lenet300_mnist5k", "test_accuracy")
+    finetune = mean(table, "incremental_finetune_lenet300_mnist5k", "test_accuracy")
+    joint = mean(table, "incremental_joint_lenet300_mnist5k", "test_accuracy")
+    return bayes > finetune, {"bayes": bayes, "finetune": finetune, "joint": joint}
+
+
+CLAIMS: list[Claim] = [
+    ("ensembles: the deep ensemble's calibrated NLL improves with every member up to 8",
+     ensemble_improves),
+    ("ensembles: every in-run method's DEE at k samples is at most k", dee_at_most_samples),
+    ("ensembles: SWA beats the final iterate of the same run in test accuracy",
+     swa_beats_final_iterate),
+    ("ensembles: calibrated NLL deep ensemble (K=5) < MC dropout < dense", nll_order),
+    ("ensembles: calibrated NLL stochastic batch norm < dense", stoch_bn_beats_dense),
+    ("incremental: Bayesian incremental learning ends above fine-tuning",
+     incremental_beats_finetuning),
+]  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--metrics", default=str(ROOT / "reports" / "metrics.csv"))
+    args = parser.parse_args()
+    table = pd.read_csv(args.metrics, dtype={"seed": str})
+    results = []
+    for statement, check in CLAIMS:
+        try:
+            holds, numbers = check(table)
+        except (KeyError, IndexError) as exc:  # the study was not run
+            holds, numbers = False, {"missing": str(exc)}
+        results.append({"claim": statement, "holds": bool(holds), "numbers": numbers})
+        print(f"{'holds' if holds else 'FAILS'}  {statement}  {json.dumps(numbers)}")
+    out = RESULTS / "claims.json"
+    out.write_text(
+        json.dumps({"machine": machine_info(), "metrics": str(Path(args.metrics)), "claims": results},
+                   indent=2, default=float) + "\n"
+    )  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
