@@ -1,6 +1,7 @@
 """`methodlib`: the command line that users call (`validate`, `methods`, `schema`) and that the
 workflow's rules call (`prepare`, `train`, `train-judge`, `evaluate`, `evaluate-group`,
-`aggregate`, `combine`, `plot`, `curves`, `plot-samples`, `plot-pruning`, `plot-kept`,
+`aggregate`, `combine`, `plot`, `curves`, `plot-samples`, `plot-autoencoder`, `plot-pruning`,
+`plot-kept`,
 `plot-reliability`, `index`). Every command validates the pipeline file with the same
 models."""
 
@@ -88,6 +89,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--figure", required=True)
     p.add_argument("--metrics", required=True)
     p.add_argument("--out", required=True)
+    p.add_argument(
+        "--results-root", default="results", help="run folders (`epochs` figures read their logs)"
+    )
 
     p = command("curves", _curves, "draw an experiment's training curves")
     p.add_argument("--experiment", required=True)
@@ -98,6 +102,16 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--experiment", required=True)
     p.add_argument("--out", required=True)
     p.add_argument("predictions", help="predictions.npz of the experiment's first seed")
+
+    p = command(
+        "plot-autoencoder", _plot_autoencoder, "draw an autoencoder's reconstructions and paths"
+    )
+    p.add_argument("--pipeline", required=True)
+    p.add_argument("--experiment", required=True)
+    p.add_argument("--data-root", default="data/prepared")
+    p.add_argument("--out", required=True)
+    p.add_argument("predictions", help="predictions.npz of the experiment's first seed")
+    p.add_argument("model", help="model.pt of the same run")
 
     p = command("plot-pruning", _plot_pruning, "histograms of a pruning run's log α or SNR")
     p.add_argument("--pipeline", required=True)
@@ -251,7 +265,7 @@ def _combine(args) -> None:
 def _plot(args) -> None:
     from methodlib.report.plots import plot_figure
 
-    plot_figure(_load(args.pipeline), args.figure, args.metrics, args.out)
+    plot_figure(_load(args.pipeline), args.figure, args.metrics, args.out, args.results_root)
 
 
 def _curves(args) -> None:
@@ -265,6 +279,15 @@ def _plot_samples(args) -> None:
     from methodlib.report.sample_plots import plot_samples
 
     plot_samples(args.experiment, args.predictions, args.out)
+
+
+def _plot_autoencoder(args) -> None:
+    from methodlib.report.autoencoder_plots import plot_autoencoder
+
+    pipeline = _load(args.pipeline)
+    plot_autoencoder(
+        pipeline, args.experiment, args.predictions, args.model, args.out, args.data_root
+    )
 
 
 def _plot_pruning(args) -> None:

@@ -85,3 +85,13 @@ def judge_features(model: nn.Module, images: np.ndarray | torch.Tensor) -> np.nd
     head = model.classifier[:-1]
     parts = [head(model.features(x[i : i + 500])).double().numpy() for i in range(0, len(x), 500)]
     return np.concatenate(parts) if parts else np.zeros((0, 500))
+
+
+@torch.no_grad()
+def judge_probs(model: nn.Module, images: np.ndarray | torch.Tensor) -> np.ndarray:
+    """The judge's class probabilities per image: `is_judge`, `rid`."""
+    x = torch.as_tensor(np.asarray(images, dtype=np.float32))
+    parts = [
+        F.softmax(model(x[i : i + 500]), dim=1).double().numpy() for i in range(0, len(x), 500)
+    ]
+    return np.concatenate(parts) if parts else np.zeros((0, model.classifier[-1].out_features))

@@ -33,7 +33,7 @@ from pydantic import (
 
 from methodlib.errors import SpecError, closest, format_validation_error
 from methodlib.methods import METHODS, MethodConfigUnion
-from methodlib.models import MODELS, model_task
+from methodlib.models import MODELS
 
 NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_.+=-]*$"
 """Experiment, dataset, study and figure names become file paths and Snakemake wildcards."""
@@ -192,9 +192,10 @@ class ExperimentSpec(StrictModel):
 
     @model_validator(mode="after")
     def _method_takes_model(self) -> ExperimentSpec:
-        task = METHODS[self.method.name].task
-        if model_task(self.model) != task:
-            fitting = [m for m in MODELS if model_task(m) == task]
+        method = METHODS[self.method.name]
+        task = method.task
+        if not method.takes_model(self.model):
+            fitting = [m for m in MODELS if method.takes_model(m)]
             raise ValueError(
                 f"model {self.model!r} is not for {task} methods such as {self.method.name!r}; "
                 f"use one of {', '.join(fitting)}"
@@ -248,11 +249,13 @@ class FigureSpec(StrictModel):
 
     `x`, `y`, `hue` and `col` name a column of the tidy table (experiment, method, dataset,
     model, seed), a metric (`test_error`, `compression`, ...) or a dotted config field
-    (`training.lr`).
+    (`training.lr`). `kind: epochs` draws a column of the runs' train_log.csv instead (`y`, e.g.
+    `val_loss`) against the epoch, one line per `hue` with its spread over seeds; `x` is
+    `epoch`.
     """
 
     study: Name = DEFAULT_STUDY
-    kind: Literal["bar", "point", "box", "line", "scatter"] = "bar"
+    kind: Literal["bar", "point", "box", "line", "scatter", "epochs"] = "bar"
     x: str
     y: str
     hue: str | None = None

@@ -13,7 +13,8 @@ every task, so the rules do not depend on it; what `predictions.npz` holds does:
   `val_accuracy`;
 - generation: `samples` (n, *input shape) drawn from the trained model (n = the test split's
   size unless the method's `samples` says) and `reference`, the test split in the data's
-  domain; the log has `val_loss`.
+  domain, plus `reconstructions` of `reference` for methods that `reconstruct` (the
+  autoencoders: PAGAN, ALI, the VAE); the log has `val_loss`.
 """
 
 from __future__ import annotations
@@ -54,8 +55,15 @@ def seed_everything(seed: int) -> None:
 
 def make_optimizer(groups: list[dict[str, Any]], training: TrainingSpec) -> torch.optim.Optimizer:
     """An optimizer over a method's parameter groups; a group's `lr_scale` multiplies
-    `training.lr` (and what the schedule makes of it) for that group."""
-    params = [{"params": g["params"], "lr": training.lr * g.get("lr_scale", 1.0)} for g in groups]
+    `training.lr` (and what the schedule makes of it) for that group, and its other keys
+    (Adam's `betas` for the GANs) are the optimizer's per-group options."""
+    params = [
+        {
+            **{k: v for k, v in g.items() if k != "lr_scale"},
+            "lr": training.lr * g.get("lr_scale", 1.0),
+        }
+        for g in groups
+    ]
     if training.optimizer == "sgd":
         return torch.optim.SGD(
             params, lr=training.lr, momentum=training.momentum, weight_decay=training.weight_decay
@@ -111,7 +119,15 @@ def test_outputs(
             method.generate(model, min(batch_size, n - i), device).float().cpu()
             for i in range(0, n, batch_size)
         ]
-        return {"samples": torch.cat(samples).numpy(), "reference": data.test.x.numpy()}
+        outputs = {"samples": torch.cat(samples).numpy(), "reference": data.test.x.numpy()}
+        if hasattr(method, "reconstruct"):  # autoencoders: G(E(x)) of each test example
+            outputs["reconstructions"] = torch.cat(
+                [
+                    method.reconstruct(model, data.test.x[i : i + batch_size].to(device)).cpu()
+                    for i in range(0, len(data.test), batch_size)
+                ]
+            ).numpy()
+        return outputs
     outputs = {
         "probs": predict(method, model, data.test, batch_size, device).numpy(),
         "labels": data.test.y.numpy(),

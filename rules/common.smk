@@ -2,6 +2,7 @@
 
 import json
 import os
+from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
 
@@ -20,7 +21,10 @@ def pipeline_file():
     deep-merges config files, which would mix two pipelines' experiments; we read the file
     ourselves with the project's validator instead."""
     if workflow.overwrite_configfiles:
-        return str(workflow.overwrite_configfiles[-1])
+        path = Path(workflow.overwrite_configfiles[-1])
+        # relative where it can be: an absolute path in the jobs' params would rerun every job
+        # of a project that moved to another folder
+        return str(path.relative_to(Path.cwd())) if path.is_relative_to(Path.cwd()) else str(path)
     return config.get("pipeline", "pipeline.yaml")
 
 
@@ -92,6 +96,15 @@ def sample_files(experiments):
     ]
 
 
+def autoencoder_files(experiments):
+    """Reconstruction and interpolation figures of the experiments whose method reconstructs."""
+    return [
+        f"reports/autoencoders/{e}.png"
+        for e in experiments
+        if hasattr(METHODS[PIPELINE.experiments[e].method.name], "reconstruct")
+    ]
+
+
 def pruning_files(study):
     return [f"reports/{path}" for _, path, _ in pruning_figures(PIPELINE, study)]
 
@@ -112,6 +125,7 @@ def study_targets(study):
         *figure_files(study),
         *curve_files(experiments),
         *sample_files(experiments),
+        *autoencoder_files(experiments),
         *pruning_files(study),
         *reliability_files(study),
     ]
@@ -162,6 +176,11 @@ def first_seed_predictions(wildcards):
     return f"{run_dir(wildcards.experiment, seed)}/predictions.npz"
 
 
+def first_seed_model(wildcards):
+    seed = PIPELINE.seeds_of(wildcards.experiment)[0]
+    return f"{run_dir(wildcards.experiment, seed)}/model.pt"
+
+
 def init_weights(wildcards):
     source = PIPELINE.experiments[wildcards.experiment].init_from
     return [f"{run_dir(source, wildcards.seed)}/model.pt"] if source else []
@@ -197,6 +216,17 @@ def figure_caption(wildcards):
     return PIPELINE.reports[wildcards.figure].caption or wildcards.figure
 
 
+def figure_logs(wildcards):
+    """The training logs an `epochs` figure reads: every run of its study's experiments."""
+    if PIPELINE.reports[wildcards.figure].kind != "epochs":
+        return []
+    return [
+        f"{run_dir(e, s)}/train_log.csv"
+        for e in PIPELINE.experiments_in(wildcards.study)
+        for s in PIPELINE.seeds_of(e)
+    ]
+
+
 def experiment_logs(wildcards):
     return [
         f"{run_dir(wildcards.experiment, s)}/train_log.csv"
@@ -209,6 +239,7 @@ def all_figures(wildcards):
     for study in studies_with_runs():
         experiments = PIPELINE.experiments_in(study)
         files += figure_files(study) + curve_files(experiments) + sample_files(experiments)
+        files += autoencoder_files(experiments)
         files += pruning_files(study) + reliability_files(study)
     return files
 

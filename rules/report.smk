@@ -39,7 +39,8 @@ rule aggregate_all:
 
 rule plot_figure:
     input:
-        "reports/studies/{study}/metrics.csv",
+        metrics="reports/studies/{study}/metrics.csv",
+        logs=figure_logs,
     output:
         report(
             "reports/figures/{study}/{figure}.png",
@@ -58,7 +59,7 @@ rule plot_figure:
         "results/benchmarks/plot_figure/{study}/{figure}.tsv"
     shell:
         "methodlib plot --pipeline {params.pipeline} --figure {wildcards.figure}"
-        " --metrics {input} --out {output} > {log} 2>&1"
+        " --metrics {input.metrics} --out {output} > {log} 2>&1"
 
 
 rule plot_curves:
@@ -97,6 +98,32 @@ rule plot_samples:
         "results/benchmarks/plot_samples/{experiment}.tsv"
     shell:
         "methodlib plot-samples --experiment {wildcards.experiment} --out {output} {input}"
+        " > {log} 2>&1"
+
+
+rule plot_autoencoder:
+    input:
+        predictions=first_seed_predictions,
+        model=first_seed_model,
+        data=prepared_data,
+    output:
+        report(
+            "reports/autoencoders/{experiment}.png",
+            caption="report/autoencoder.rst",
+            category="samples",
+        ),
+    params:
+        pipeline=PIPELINE_FILE,
+        data_root="data/prepared",
+    conda:
+        ENV
+    log:
+        "results/logs/plot_autoencoder/{experiment}.log",
+    benchmark:
+        "results/benchmarks/plot_autoencoder/{experiment}.tsv"
+    shell:
+        "methodlib plot-autoencoder --pipeline {params.pipeline} --experiment {wildcards.experiment}"
+        " --data-root {params.data_root} --out {output} {input.predictions} {input.model}"
         " > {log} 2>&1"
 
 

@@ -9,6 +9,7 @@ from typing import Annotated, Union
 
 from pydantic import Field
 
+from methodlib.methods.ali import ALI
 from methodlib.methods.base import DataInfo, EpochContext, Method, MethodConfig, StepContext
 from methodlib.methods.bayes_incremental import BayesIncremental
 from methodlib.methods.ddpm import DDPM
@@ -17,6 +18,7 @@ from methodlib.methods.ffg_vi import FFGVI
 from methodlib.methods.fge import FGE
 from methodlib.methods.kfac_laplace import KFACLaplace
 from methodlib.methods.mc_dropout import MCDropout
+from methodlib.methods.pagan import PAGAN
 from methodlib.methods.sbp import SBP
 from methodlib.methods.sparse_vd import SparseVD
 from methodlib.methods.ss_ddpm import SSDDPM
@@ -24,6 +26,7 @@ from methodlib.methods.sse import SSE
 from methodlib.methods.stoch_bn import StochBN
 from methodlib.methods.swa import SWA
 from methodlib.methods.swag import SWAG
+from methodlib.methods.vae import VAE
 from methodlib.methods.variance_net import VarianceNet
 from methodlib.methods.vd_ard import VDARD
 
@@ -46,6 +49,9 @@ METHODS: dict[str, type[Method]] = {
         VarianceNet,
         DDPM,
         SSDDPM,
+        PAGAN,
+        ALI,
+        VAE,
     )
 }
 

@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from pydantic import BaseModel, ConfigDict
 from torch import nn
 
-from methodlib.models import Layers, build_model
+from methodlib.models import Layers, build_model, model_interface, model_task
 
 
 class MethodConfig(BaseModel):
@@ -81,6 +81,13 @@ class Method:
     layer by layer and do not)."""
     needs_batch_norm: ClassVar[bool] = False
     """Whether the method works only on the `_bn` architectures (stochastic batch norm)."""
+    interface: ClassVar[str | None] = None
+    """The architecture interface the method calls (`models.model_interface`)."""
+
+    @classmethod
+    def takes_model(cls, model: str) -> bool:
+        """Whether the architecture is of the method's task and interface."""
+        return model_task(model) == cls.task and model_interface(model) == cls.interface
 
     def __init__(self, config: MethodConfig, model_name: str, info: DataInfo):
         self.config = config
@@ -102,7 +109,8 @@ class Method:
 
     def param_groups(self, model: nn.Module) -> list[dict[str, Any]]:
         """The optimizer's parameter groups; a group may carry an `lr_scale` that multiplies
-        the experiment's learning rate (variational parameters that must travel far)."""
+        the experiment's learning rate (variational parameters that must travel far), and
+        optimizer options such as Adam's `betas` (the GANs' β₁ = 0.5)."""
         return [{"params": list(model.parameters())}]
 
     def lr_factor(self, ctx: StepContext) -> float | None:

@@ -11,7 +11,9 @@ Training (the paper's Algorithm 1): t ~ U{1..T}, x_s ~ q(x_s | x_0) for every s 
 batched call over s), G_t as above, loss KL(q(x_{t−1} | x_0) ‖ q(x_{t−1} | x̂_0)). At t = 1 the
 term is the KL at the family's extra, sharper level t = 0 (for the Gaussian: DDPM's decoder
 weight 1/(2β_1)). The prior term KL(q(x_T | x_0) ‖ p(x_T)) does not depend on θ and is left out,
-so the loss is the negative ELBO up to a constant.
+so the loss is the negative ELBO up to a constant. `weighting: rescaled` divides each step's KL
+by its concentration (`StarFamily.kl_scale`), the reference code's `kl_rescaled`: like DDPM's
+L_simple it stops the sharpest steps, whose weights reach 10²–10³, from drowning the others.
 
 Standardisation: G_t's scale grows with the concentrations summed into it (10³–10⁴ for the
 default schedules), far from what a network reads well. Its per-step, per-coordinate mean m_t
@@ -43,7 +45,12 @@ class SSDDPMConfig(GenerativeConfig):
     schedule: dict[str, float | str] = Field(
         {},
         description="the family's schedule fields: gaussian schedule/beta_start/beta_end "
-        "(as ddpm's), beta nu_max/nu_min, dirichlet nu_max/nu_min, vmf kappa_max/kappa_min",
+        "(as ddpm's), beta nu_max/nu_min/spacing, dirichlet nu_max/nu_min, vmf kappa_max/kappa_min",
+    )
+    weighting: Literal["elbo", "rescaled"] = Field(
+        "elbo",
+        description="the loss: the ELBO's KL terms, or each divided by its step's concentration "
+        "(the reference code's kl_rescaled, the analogue of DDPM's L_simple)",
     )
     standardise_examples: PositiveInt = Field(
         2000, description="training examples whose forward chain gives G_t's mean and std"
@@ -101,7 +108,10 @@ class SSDDPM(GenerativeMethod):
     def losses(self, model: nn.Module, x: torch.Tensor) -> torch.Tensor:
         t = torch.randint(1, self.config.steps + 1, (len(x),), device=x.device)
         tail = forward_tails(self.family, x)[t - 1, torch.arange(len(x), device=x.device)]
-        return self.family.kl(x, self.predict_x0(model, tail, t), t - 1)
+        kl = self.family.kl(x, self.predict_x0(model, tail, t), t - 1)
+        if self.config.weighting == "rescaled":
+            return kl / self.family.kl_scale(x, t - 1)
+        return kl
 
     @torch.no_grad()
     def generate(self, model: nn.Module, n: int, device) -> torch.Tensor:

@@ -116,6 +116,11 @@ class StarFamily(ABC):
         """KL(q(x_t | x0) ‖ q(x_t | x0_hat)), summed per example to shape (B,)."""
 
     @abstractmethod
+    def kl_scale(self, x0: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        """The concentration that scales step t's KL, shape (B,): dividing by it gives the
+        reference code's `kl_rescaled`, the analogue of DDPM's L_simple."""
+
+    @abstractmethod
     def log_prob(self, x_t: torch.Tensor, x0: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         """log q(x_t | x0), summed per example to shape (B,)."""
 
@@ -197,6 +202,9 @@ class GaussianFamily(StarFamily):
     def kl(self, x0, x0_hat, t):
         return 0.5 * _reduce(self._coef(self.snr, t, x0) * (x0 - x0_hat) ** 2)
 
+    def kl_scale(self, x0, t):
+        return self._coef(self.snr, t, x0).reshape(-1)
+
     def log_prob(self, x_t, x0, t):
         mean, std = self._coef(self._mean, t, x0), self._coef(self._std, t, x0)
         z = (x_t - mean * x0) / std
@@ -229,16 +237,28 @@ class BetaFamily(StarFamily):
     """Data in [0, 1]^d. q(x_t | x0) = Beta(ν_t μ_t, ν_t (1 - μ_t)), μ_t = ξ_t / 2 + (1 - ξ_t) x0,
     with the paper's coupling ξ_t = 2 / ν_t. Writing ν_t = 2 + c_t, this is
     Beta(1 + c_t x0, 1 + c_t (1 - x0)): ξ_t rises from ~0 to ~1 as the excess concentration c_t
-    falls from `nu_max` to `nu_min`, and q(x_T | x0) tends to the uniform Beta(1, 1), the prior.
+    falls from `nu_max` to `nu_min` (geometrically, or along the cosine schedule's star SNRs:
+    `spacing`), and q(x_T | x0) tends to the uniform Beta(1, 1), the prior.
     The x0-dependent natural parameter is c_t x0 on T(x) = logit(x), so A_t = c_t.
     """
 
     name = "beta"
     domain = "cube"
 
-    def __init__(self, steps: int, nu_max: float = 1e4, nu_min: float = 1e-3) -> None:
+    def __init__(
+        self, steps: int, nu_max: float = 1e4, nu_min: float = 1e-3, spacing: str = "geometric"
+    ) -> None:
         super().__init__(steps)
-        self.excess = torch.from_numpy(_geometric("nu", nu_max, nu_min, steps, self.name))
+        excess = _geometric("nu", nu_max, nu_min, steps, self.name)  # checks the bounds too
+        if spacing == "cosine":
+            # The reference code's `beta_ss_as_cosine_ddpm`: the excess concentrations follow
+            # the star SNRs of Gaussian SS-DDPM with the cosine schedule, scaled to start at
+            # nu_max (≈ 570 is the unscaled value for 50 steps) and floored at nu_min.
+            snr = GaussianFamily(steps, schedule="cosine").snr.numpy()
+            excess = np.maximum(nu_max * snr / snr[0], nu_min)
+        elif spacing != "geometric":
+            raise ValueError(f"beta family: spacing {spacing!r} is unknown; use geometric, cosine")
+        self.excess = torch.from_numpy(excess)
         self.nu = self.excess + 2
         self.xi = 2 / self.nu
 
@@ -258,6 +278,9 @@ class BetaFamily(StarFamily):
 
     def kl(self, x0, x0_hat, t):
         return _reduce(kl_divergence(self._dist(x0, t), self._dist(x0_hat, t)))
+
+    def kl_scale(self, x0, t):
+        return self._coef(self.nu, t, x0).reshape(-1)
 
     def log_prob(self, x_t, x0, t):
         eps = torch.finfo(x_t.dtype).eps
@@ -302,6 +325,9 @@ class DirichletFamily(StarFamily):
 
     def kl(self, x0, x0_hat, t):
         return _reduce(kl_divergence(self._dist(x0, t), self._dist(x0_hat, t)))
+
+    def kl_scale(self, x0, t):
+        return self._coef(self.nu, t, x0).reshape(-1)
 
     def log_prob(self, x_t, x0, t):
         tiny = torch.finfo(x_t.dtype).tiny
@@ -413,6 +439,10 @@ class VonMisesFisherFamily(StarFamily):
         # μ0ᵀ(μ0 - μ1) rather than 1 - μ0ᵀμ1: equal on the sphere, but exactly 0 when
         # x0_hat = x0 even if rounding left x0 a hair off unit norm (κ A_d(κ) reaches ~10³).
         return _reduce(weight * (x0 * (x0 - x0_hat)).sum(-1))
+
+    def kl_scale(self, x0, t):
+        mean_length, _ = self._constants(x0.shape[-1])
+        return self._coef(self.kappa * mean_length, t, x0).reshape(-1)
 
     def log_prob(self, x_t, x0, t):
         _, log_norm = self._constants(x0.shape[-1])

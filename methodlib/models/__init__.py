@@ -8,6 +8,7 @@ from typing import Any
 from torch import nn
 
 from methodlib.models.denoisers import ConvDenoiser, MLPDenoiser
+from methodlib.models.gan_nets import AutoencodingGAN
 from methodlib.models.layers import Layers
 from methodlib.models.lenet5 import LeNet5
 from methodlib.models.lenet300 import LeNet300_100
@@ -19,14 +20,23 @@ MODELS: dict[str, Any] = {
     "lenet5_bn": partial(LeNet5, batch_norm=True),
     "mlp_denoiser": MLPDenoiser,
     "conv_denoiser": ConvDenoiser,
+    "dcgan": AutoencodingGAN,
 }
 """Constructors taking (input_shape, n_classes, layers); `_bn` variants add batch norm. The
-denoisers (generation methods only) carry `task = "generation"`."""
+denoisers and `dcgan` (generation methods only) carry `task = "generation"`; `dcgan` also
+`interface = "autoencoder"`."""
 
 
 def model_task(name: str) -> str:
     """The task whose methods can use the architecture: "classification" unless it says."""
     return getattr(MODELS[name], "task", "classification")
+
+
+def model_interface(name: str) -> str | None:
+    """How methods use the architecture beyond its task: None for a plain forward pass (the
+    classifiers, the denoisers' forward(x, t)), "autoencoder" for `dcgan`, whose methods reach
+    into its generator, encoder and discriminators."""
+    return getattr(MODELS[name], "interface", None)
 
 
 def build_model(
@@ -35,4 +45,4 @@ def build_model(
     return MODELS[name](tuple(input_shape), n_classes, layers or Layers())
 
 
-__all__ = ["MODELS", "Layers", "build_model", "model_task"]
+__all__ = ["MODELS", "Layers", "build_model", "model_interface", "model_task"]

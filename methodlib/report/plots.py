@@ -59,7 +59,22 @@ def numbered_metrics(tidy: pd.DataFrame, pattern: str, x: str) -> pd.DataFrame:
     return out.assign(**{pattern: rows["value"]}).reset_index(drop=True)
 
 
+def epoch_frame(runs: pd.DataFrame, column: str, results_root: str | Path) -> pd.DataFrame:
+    """One row per run and epoch: the run's columns next to `epoch` and the train_log.csv
+    `column` of results_root/<experiment>/seed<N>."""
+    frames = []
+    for _, run in runs.iterrows():
+        path = Path(results_root) / run["experiment"] / f"seed{run['seed']}" / "train_log.csv"
+        log = pd.read_csv(path)
+        if column not in log:
+            raise RunError(f"{path} has no column {column!r} (it has {', '.join(log.columns)})")
+        frames.append(log[["epoch", column]].assign(**run.to_dict()))
+    return pd.concat(frames, ignore_index=True)
+
+
 def _columns(figure: FigureSpec) -> list[str]:
+    if figure.kind == "epochs":  # x and y come from the training logs
+        return [n for n in dict.fromkeys([figure.hue, figure.col, *figure.filters]) if n]
     names = [figure.x, figure.y, figure.hue, figure.col, *figure.filters]
     return [n for n in dict.fromkeys(names) if n]
 
@@ -73,10 +88,18 @@ def _config_value(pipeline: Pipeline, experiment: str, dotted: str):
     return value
 
 
-def plot_figure(pipeline: Pipeline, name: str, tidy_csv: str | Path, out: str | Path) -> None:
+def plot_figure(
+    pipeline: Pipeline,
+    name: str,
+    tidy_csv: str | Path,
+    out: str | Path,
+    results_root: str | Path = "results",
+) -> None:
     figure = pipeline.reports[name]
     try:
         frame = figure_frame(pipeline, figure, read_tidy(tidy_csv))
+        if figure.kind == "epochs":
+            frame = epoch_frame(frame, figure.y, results_root)
     except RunError as exc:
         raise RunError(f"reports.{name}: {exc}") from None
     sns.set_theme(style="whitegrid", context="paper")
@@ -86,6 +109,8 @@ def plot_figure(pipeline: Pipeline, name: str, tidy_csv: str | Path, out: str | 
         grid = sns.catplot(kind=figure.kind, **common, **extra)
     elif figure.kind == "line":
         grid = sns.relplot(kind="line", errorbar="sd", marker="o", **common)
+    elif figure.kind == "epochs":
+        grid = sns.relplot(kind="line", errorbar="sd", **{**common, "x": "epoch"})
     else:
         grid = sns.FacetGrid(frame, col=figure.col, hue=figure.hue, height=3.2)
         grid.map_dataframe(_mean_with_error_bars, x=figure.x, y=figure.y)
@@ -121,8 +146,9 @@ def _mean_with_error_bars(data: pd.DataFrame, x: str, y: str, color=None, label=
 
 
 def _mark_diagonal(ax) -> None:
-    low = min(ax.get_xlim()[0], ax.get_ylim()[0])
-    high = max(ax.get_xlim()[1], ax.get_ylim()[1])
+    """The line y = x over the data's x range (with log axes, the axes' lower limit may be far
+    below any data point)."""
+    low, high = ax.dataLim.intervalx
     ax.plot([low, high], [low, high], ls="--", color="grey", lw=1, label="y = x")
 
 

@@ -117,3 +117,20 @@ def test_family_of_another_domain_is_refused():
 def test_unknown_schedule_field_is_a_config_error():
     with pytest.raises(ValidationError, match="kappa_max"):
         SSDDPMConfig(distribution="dirichlet", schedule={"kappa_max": 10.0})
+
+
+@pytest.mark.parametrize("distribution", sorted(CASES))
+def test_rescaled_loss_is_each_kl_over_its_scale(distribution):
+    x = data(distribution, 64)
+    losses = {}
+    for weighting in ("elbo", "rescaled"):
+        m = method(distribution, weighting=weighting)
+        m.on_train_start(None, x)
+        torch.manual_seed(0)
+        model = m.build_model()
+        torch.manual_seed(3)
+        losses[weighting] = m.losses(model, x)
+    torch.manual_seed(3)
+    t = torch.randint(1, 21, (len(x),))
+    scale = m.family.kl_scale(x, t - 1)
+    torch.testing.assert_close(losses["rescaled"] * scale, losses["elbo"], rtol=1e-4, atol=1e-6)

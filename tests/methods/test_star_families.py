@@ -299,3 +299,25 @@ def test_gaussian_tail_statistic_is_ddpm_x_t() -> None:
     for tail in (closed, generic):
         assert float(tail.mean()) == pytest.approx(s_4 * x0, abs=5 * math.sqrt(s_4 / n))
         assert float(tail.var()) == pytest.approx(s_4, rel=se * 1.5)
+
+
+def test_rescaled_kls_are_the_reference_codes_simple_losses() -> None:
+    """KL / kl_scale: ½‖x0 − x̂0‖² for the Gaussian, 1 − x0ᵀx̂0 for von Mises-Fisher."""
+    t = torch.full((16,), 3)
+    for name, simple in [
+        ("gaussian", lambda a, b: 0.5 * ((a - b) ** 2).sum(-1)),
+        ("vmf", lambda a, b: 1 - (a * b).sum(-1)),
+    ]:
+        family = make_family(name, STEPS)
+        x0, x0_hat = data_point(name, 16, 0), data_point(name, 16, 1)
+        rescaled = family.kl(x0, x0_hat, t) / family.kl_scale(x0, t)
+        torch.testing.assert_close(rescaled, simple(x0, x0_hat), rtol=1e-5, atol=1e-6)
+
+
+def test_beta_cosine_spacing_follows_the_gaussian_star_snrs() -> None:
+    excess = make_family("beta", 50, nu_max=570.0, nu_min=1e-3, spacing="cosine").excess.numpy()
+    snr = GaussianFamily(50, schedule="cosine").snr.numpy()
+    np.testing.assert_allclose(excess, np.maximum(570.0 * snr / snr[0], 1e-3))
+    assert (np.diff(excess) <= 0).all()
+    with pytest.raises(ValueError, match="spacing"):
+        make_family("beta", 50, spacing="linear")

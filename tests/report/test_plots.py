@@ -104,3 +104,15 @@ def test_dee_rows_are_read_off_the_reference_ensemble():
     assert dee.loc[("exp", 1, "dee"), "value"] == 1.0  # worse than one network: clipped to 1
     assert ("exp", 3, "dee") not in dee.index  # the reference itself gets none
     assert set(curves(out)["metric"]) == {m, "dee"}
+
+
+def test_epoch_figures_draw_a_training_log_column_per_run(tmp_path):
+    for seed, losses in [("0", [3.0, 2.0]), ("1", [5.0, 4.0])]:
+        run = tmp_path / "results" / "exp" / f"seed{seed}"
+        run.mkdir(parents=True)
+        pd.DataFrame({"epoch": [1, 2], "val_loss": losses}).to_csv(run / "train_log.csv")
+    pipeline = tiny_pipeline()
+    pipeline.reports["loss"] = FigureSpec(kind="epochs", x="epoch", y="val_loss", hue="experiment")
+    tidy().to_csv(tmp_path / "t.csv", index=False)
+    plot_figure(pipeline, "loss", tmp_path / "t.csv", tmp_path / "loss.png", tmp_path / "results")
+    assert (tmp_path / "loss.png").stat().st_size > 1000

@@ -1,0 +1,62 @@
+"""What the autoencoding generative models share (PAGAN and its ablations, ALI, the VAE): a
+generator G(z) with z ~ N(0, I), an encoder E(x) = q(z | x), both in one `AutoencodingGAN`
+module (`models/gan_nets.py`) that also holds the discriminators a method asks for.
+
+Beyond sampling, these models reconstruct: `reconstruct(model, x)` is G(μ_E(x)), the decoded
+mean of the encoder. The mean and not a draw: the reconstruction metrics (`recon_rmse`, `rid`)
+then score the autoencoder itself, not the noise of one encoder sample, and a run's
+reconstructions do not depend on the evaluation's random state.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import torch
+from pydantic import Field, PositiveInt
+from torch import nn
+
+from methodlib.methods.generative_base import GenerativeConfig, GenerativeMethod
+from methodlib.models import MODELS
+
+
+class AutoencodingConfig(GenerativeConfig):
+    """The network sizes live here, not in the architecture's name: `dcgan` is one family of
+    networks sized by the data's shape, and these two numbers scale it."""
+
+    latent_dim: PositiveInt = Field(32, le=4096, description="dimension of z")
+    width: PositiveInt = Field(
+        32, le=1024, description="channels of the first convolution of every network"
+    )
+
+
+class AutoencodingMethod(GenerativeMethod):
+    """G and E in one module; subclasses say which discriminators it carries."""
+
+    interface: ClassVar[str] = "autoencoder"
+    discriminators: ClassVar[tuple[str, ...]] = ()
+
+    def build_model(self) -> nn.Module:
+        return MODELS[self.model_name](
+            self.info.input_shape,
+            self.info.n_classes,
+            self.layers(),
+            latent_dim=self.config.latent_dim,
+            width=self.config.width,
+            discriminators=self.discriminators,
+        )
+
+    def param_groups(self, model: nn.Module) -> list[dict]:
+        """G and E only: the discriminators have the method's own optimizer."""
+        return [{"params": model.generator_parameters()}]
+
+    @torch.no_grad()
+    def generate(self, model: nn.Module, n: int, device: torch.device | str) -> torch.Tensor:
+        z = torch.randn(n, model.latent_dim, device=device)
+        return self.into_domain(model.generator(z))
+
+    @torch.no_grad()
+    def reconstruct(self, model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+        """G(μ_E(x)), in [0, 1] like every output of G (see the module docstring for why
+        the mean)."""
+        return model(x)
