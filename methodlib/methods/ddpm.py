@@ -27,11 +27,11 @@ import torch
 from pydantic import Field, PositiveFloat, model_validator
 from torch import nn
 
-from methodlib.methods.generative_base import GenerativeConfig, GenerativeMethod
+from methodlib.methods.generative_base import DiffusionConfig, GenerativeMethod
 from methodlib.methods.star_families import ddpm_alpha_bar
 
 
-class DDPMConfig(GenerativeConfig):
+class DDPMConfig(DiffusionConfig):
     name: Literal["ddpm"] = "ddpm"
     schedule: Literal["linear", "cosine"] = "linear"
     beta_start: PositiveFloat = Field(1e-4, description="linear β_1 for T = 1000 (× 1000/T)")

@@ -26,13 +26,18 @@ VALIDATION_SEED = 0
 class GenerativeConfig(MethodConfig):
     """Fields every generation method has."""
 
-    steps: PositiveInt = Field(100, le=10_000, description="diffusion steps T")
     samples: PositiveInt | None = Field(
         None, description="samples drawn after training (default: the test split's size)"
     )
     projection: Literal["none", "clip", "project"] = Field(
         "project", description="how final samples are mapped into a constrained data domain"
     )
+
+
+class DiffusionConfig(GenerativeConfig):
+    """Fields of the diffusion methods (`ddpm`, `ss_ddpm`)."""
+
+    steps: PositiveInt = Field(100, le=10_000, description="diffusion steps T")
 
 
 class GenerativeMethod(Method):

@@ -35,11 +35,11 @@ from pydantic import Field, PositiveInt, model_validator
 from torch import nn
 
 from methodlib.errors import RunError
-from methodlib.methods.generative_base import GenerativeConfig, GenerativeMethod
+from methodlib.methods.generative_base import DiffusionConfig, GenerativeMethod
 from methodlib.methods.star_families import StarFamily, make_family
 
 
-class SSDDPMConfig(GenerativeConfig):
+class SSDDPMConfig(DiffusionConfig):
     name: Literal["ss_ddpm"] = "ss_ddpm"
     distribution: Literal["gaussian", "beta", "dirichlet", "vmf"] = "gaussian"
     schedule: dict[str, float | str] = Field(
