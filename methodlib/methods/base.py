@@ -70,6 +70,12 @@ class EpochContext:
         return self.epoch == self.epochs - 1
 
 
+def sampled_proba(model: nn.Module, x: torch.Tensor, samples: int) -> torch.Tensor:
+    """Softmax outputs of `samples` stochastic forward passes, stacked: (samples, batch,
+    classes); the samples axis of MC dropout and of networks with sampled weights."""
+    return torch.stack([F.softmax(model(x), dim=-1) for _ in range(samples)])
+
+
 class Method:
     """Maximum-likelihood classification; subclasses override the hooks they change."""
 

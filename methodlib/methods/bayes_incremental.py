@@ -35,7 +35,14 @@ from pydantic import Field
 from torch import nn
 
 from methodlib.errors import RunError
-from methodlib.methods.base import DataInfo, EpochContext, Method, MethodConfig, StepContext
+from methodlib.methods.base import (
+    DataInfo,
+    EpochContext,
+    Method,
+    MethodConfig,
+    StepContext,
+    sampled_proba,
+)
 from methodlib.methods.gaussian_prior_layers import (
     GaussianPriorLayers,
     gaussian_layers,
@@ -130,7 +137,7 @@ class BayesIncremental(Method):
     @torch.no_grad()
     def predict_proba(self, model: nn.Module, x: torch.Tensor) -> torch.Tensor:
         samples = self.config.samples if self.bayes else 1
-        return torch.stack([F.softmax(model(x), dim=-1) for _ in range(samples)])
+        return sampled_proba(model, x, samples)
 
     def on_epoch_end(self, model: nn.Module, ctx: EpochContext) -> None:
         self.epochs = ctx.epochs

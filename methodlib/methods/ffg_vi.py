@@ -24,9 +24,9 @@ import torch
 from pydantic import Field
 from torch import nn
 
-from methodlib.methods.base import Method
+from methodlib.methods.base import Method, sampled_proba
 from methodlib.methods.bayes_layers import VariationalConfig, VariationalMethod
-from methodlib.methods.gaussian_layers import GaussianConv2d, GaussianLinear, sampled_proba
+from methodlib.methods.gaussian_layers import GaussianConv2d, GaussianLinear
 from methodlib.models import Layers
 
 

@@ -25,11 +25,6 @@ import torch.nn.functional as F
 from torch import nn
 
 
-def sampled_proba(model: nn.Module, x: torch.Tensor, samples: int) -> torch.Tensor:
-    """Softmax outputs of `samples` forward passes, stacked: (samples, batch, classes)."""
-    return torch.stack([F.softmax(model(x), dim=-1) for _ in range(samples)])
-
-
 class _LocalReparam:
     """Mixed into nn.Linear / nn.Conv2d; subclasses say what the weight distribution is."""
 

@@ -10,11 +10,10 @@ from __future__ import annotations
 from typing import Literal
 
 import torch
-import torch.nn.functional as F
 from pydantic import Field
 from torch import nn
 
-from methodlib.methods.base import Method, MethodConfig
+from methodlib.methods.base import Method, MethodConfig, sampled_proba
 from methodlib.models import Layers
 
 
@@ -51,7 +50,7 @@ class MCDropout(Method):
         for m in dropouts:
             m.train()
         try:
-            return torch.stack([F.softmax(model(x), dim=-1) for _ in range(self.config.samples)])
+            return sampled_proba(model, x, self.config.samples)
         finally:
             for m, mode in zip(dropouts, modes, strict=True):
                 m.train(mode)

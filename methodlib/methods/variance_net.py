@@ -38,8 +38,8 @@ from pydantic import Field
 from torch import nn
 
 from methodlib.errors import RunError
-from methodlib.methods.base import Method, MethodConfig
-from methodlib.methods.gaussian_layers import VarianceConv2d, VarianceLinear, sampled_proba
+from methodlib.methods.base import Method, MethodConfig, sampled_proba
+from methodlib.methods.gaussian_layers import VarianceConv2d, VarianceLinear
 from methodlib.metrics.pruning import weight_layers
 from methodlib.models import Layers, build_model
 
