@@ -192,23 +192,9 @@ class ExperimentSpec(StrictModel):
 
     @model_validator(mode="after")
     def _method_takes_model(self) -> ExperimentSpec:
-        method = METHODS[self.method.name]
-        task = method.task
-        if not method.takes_model(self.model):
-            fitting = [m for m in MODELS if method.takes_model(m)]
-            raise ValueError(
-                f"model {self.model!r} is not for {task} methods such as {self.method.name!r}; "
-                f"use one of {', '.join(fitting)}"
-            )
-        if self.model.endswith("_bn") and not METHODS[self.method.name].batch_norm:
-            plain = self.model.removesuffix("_bn")
-            raise ValueError(
-                f"method {self.method.name!r} cannot use batch norm; use model {plain!r}"
-            )
-        if METHODS[self.method.name].needs_batch_norm and not self.model.endswith("_bn"):
-            raise ValueError(
-                f"method {self.method.name!r} needs batch norm; use model {self.model + '_bn'!r}"
-            )
+        problem = METHODS[self.method.name].model_problem(self.model)
+        if problem:
+            raise ValueError(problem)
         return self
 
 

@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from pydantic import BaseModel, ConfigDict
 from torch import nn
 
-from methodlib.models import Layers, build_model, model_interface, model_task
+from methodlib.models import MODELS, Layers, build_model, model_interface, model_task
 
 
 class MethodConfig(BaseModel):
@@ -91,9 +91,28 @@ class Method:
     """The architecture interface the method calls (`models.model_interface`)."""
 
     @classmethod
+    def model_problem(cls, model: str) -> str | None:
+        """Why the method cannot train this architecture (another task or interface, batch
+        norm where the method cannot take it or none where it needs it); None if it can."""
+
+        def fits(name: str) -> bool:
+            return model_task(name) == cls.task and model_interface(name) == cls.interface
+
+        if not fits(model):
+            fitting = ", ".join(m for m in MODELS if fits(m))
+            return (
+                f"model {model!r} is not for {cls.task} methods such as {cls.name!r}; "
+                f"use one of {fitting}"
+            )
+        if model.endswith("_bn") and not cls.batch_norm:
+            return f"method {cls.name!r} cannot use batch norm; use model {model[:-3]!r}"
+        if cls.needs_batch_norm and not model.endswith("_bn"):
+            return f"method {cls.name!r} needs batch norm; use model {model + '_bn'!r}"
+        return None
+
+    @classmethod
     def takes_model(cls, model: str) -> bool:
-        """Whether the architecture is of the method's task and interface."""
-        return model_task(model) == cls.task and model_interface(model) == cls.interface
+        return cls.model_problem(model) is None
 
     def __init__(self, config: MethodConfig, model_name: str, info: DataInfo):
         self.config = config

@@ -63,12 +63,9 @@ def a_model(method_name: str, classifier: str) -> str:
 
 @pytest.mark.parametrize("model_name", sorted(MODELS))
 def test_training_step_gives_finite_loss_and_probabilities(method_name, model_name):
-    if not METHODS[method_name].takes_model(model_name):
-        pytest.skip(f"{model_name} is not an architecture of {method_name}")
-    if model_name.endswith("_bn") and not METHODS[method_name].batch_norm:
-        pytest.skip(f"{method_name} does not take batch norm")
-    if METHODS[method_name].needs_batch_norm and not model_name.endswith("_bn"):
-        pytest.skip(f"{method_name} needs batch norm")
+    problem = METHODS[method_name].model_problem(model_name)
+    if problem:
+        pytest.skip(problem)
     method, model, loss = one_step(method_name, model_name)
     assert loss.ndim == 0 and torch.isfinite(loss)
     model.eval()
