@@ -50,13 +50,13 @@ def numbered_metrics(tidy: pd.DataFrame, pattern: str, x: str) -> pd.DataFrame:
     """Metrics `<prefix><k>` (`accuracy_after_chunk_1`, ...) as one column named by the
     pattern (`accuracy_after_chunk_*`) against k in column `x`: one row per run and k."""
     prefix = pattern[:-1]
-    rows = tidy[tidy["metric"].str.startswith(prefix)]
-    number = rows["metric"].str.removeprefix(prefix)
-    rows = rows[number.str.fullmatch(r"\d+")]
-    if rows.empty:
+    number = tidy["metric"].str.removeprefix(prefix)
+    numbered = tidy["metric"].str.startswith(prefix) & number.str.fullmatch(r"\d+")
+    if not numbered.any():
         raise RunError(f"no metric of these runs is named {prefix}<number>")
-    out = rows[KEYS].assign(**{x: rows["metric"].str.removeprefix(prefix).astype(int)})
-    return out.assign(**{pattern: rows["value"]}).reset_index(drop=True)
+    rows = tidy[numbered]
+    out = rows[KEYS].assign(**{x: number[numbered].astype(int), pattern: rows["value"]})
+    return out.reset_index(drop=True)
 
 
 def epoch_frame(runs: pd.DataFrame, column: str, results_root: str | Path) -> pd.DataFrame:
