@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -34,3 +36,25 @@ def tiny_pipeline(others: dict | None = None, **experiment) -> Pipeline:
             "experiments": {"exp": exp, **(others or {})},
         }
     )
+
+
+@contextmanager
+def interrupted_in_epoch(
+    monkeypatch, method_cls, epoch: int, after_hook: bool = False
+) -> Iterator[None]:
+    """Training under it stops with KeyboardInterrupt in the end-of-epoch hook of the 0-based
+    `epoch` (before the method's own end-of-epoch work, or after it with `after_hook`), as a
+    killed job would; every other epoch runs normally. The interruption must happen."""
+    original = method_cls.on_epoch_end
+
+    def crash(self, model, ctx):
+        if ctx.epoch == epoch and not after_hook:
+            raise KeyboardInterrupt
+        original(self, model, ctx)
+        if ctx.epoch == epoch:
+            raise KeyboardInterrupt
+
+    with monkeypatch.context() as patch:
+        patch.setattr(method_cls, "on_epoch_end", crash)
+        with pytest.raises(KeyboardInterrupt):
+            yield

@@ -9,7 +9,7 @@ import pytest
 from methodlib.errors import RunError
 from methodlib.methods.dense import Dense
 from methodlib.train import CHECKPOINT, load_weights, train_run
-from tests.conftest import tiny_pipeline
+from tests.conftest import interrupted_in_epoch, tiny_pipeline
 
 OUTPUTS = ("predictions.npz", "model.pt", "train_log.csv", "run.json")
 
@@ -52,14 +52,8 @@ def test_interrupted_run_resumes_to_the_same_weights(tmp_path, data_root, monkey
     pipeline = tiny_pipeline(model="lenet5")
     reference = run(pipeline, tmp_path, data_root, "reference")
 
-    def crash_in_second_epoch(self, model, ctx):
-        if ctx.epoch == 1:
-            raise KeyboardInterrupt
-
-    with monkeypatch.context() as patch:
-        patch.setattr(Dense, "on_epoch_end", crash_in_second_epoch)
-        with pytest.raises(KeyboardInterrupt):
-            run(pipeline, tmp_path, data_root, "resumed")
+    with interrupted_in_epoch(monkeypatch, Dense, 1):
+        run(pipeline, tmp_path, data_root, "resumed")
     resumed = tmp_path / "resumed"
     assert (resumed / CHECKPOINT).is_file()
     assert not any((resumed / name).exists() for name in OUTPUTS), "no half-finished outputs"
@@ -69,13 +63,8 @@ def test_interrupted_run_resumes_to_the_same_weights(tmp_path, data_root, monkey
 
 
 def test_checkpoint_of_another_config_is_not_resumed(tmp_path, data_root, monkeypatch):
-    def crash(self, model, ctx):
-        raise KeyboardInterrupt
-
-    with monkeypatch.context() as patch:
-        patch.setattr(Dense, "on_epoch_end", crash)
-        with pytest.raises(KeyboardInterrupt):
-            run(tiny_pipeline(), tmp_path, data_root, "r")
+    with interrupted_in_epoch(monkeypatch, Dense, 0):
+        run(tiny_pipeline(), tmp_path, data_root, "r")
     out = run(tiny_pipeline(training={"lr": 0.01}), tmp_path, data_root, "r")
     assert '"epochs_resumed_from": 0' in (out / "run.json").read_text()
 

@@ -15,6 +15,7 @@ from methodlib.evaluate import evaluate_run
 from methodlib.methods.ss_ddpm import SSDDPM
 from methodlib.spec import validate_pipeline
 from methodlib.train import CHECKPOINT, train_run
+from tests.conftest import interrupted_in_epoch
 
 OUTPUTS = ("predictions.npz", "model.pt", "train_log.csv", "run.json")
 SIMPLEX = {"source": "synthetic", "kind": "simplex", "dim": 3, "n": 300, "components": 2}
@@ -81,14 +82,8 @@ def test_interrupted_run_resumes_to_the_same_samples(tmp_path, simplex_root, mon
     p = pipeline()
     reference = run(p, tmp_path, simplex_root, "reference")
 
-    def crash_in_second_epoch(self, model, ctx):
-        if ctx.epoch == 1:
-            raise KeyboardInterrupt
-
-    with monkeypatch.context() as patch:
-        patch.setattr(SSDDPM, "on_epoch_end", crash_in_second_epoch)
-        with pytest.raises(KeyboardInterrupt):
-            run(p, tmp_path, simplex_root, "resumed")
+    with interrupted_in_epoch(monkeypatch, SSDDPM, 1):
+        run(p, tmp_path, simplex_root, "resumed")
     resumed = tmp_path / "resumed"
     assert (resumed / CHECKPOINT).is_file()
     assert not any((resumed / name).exists() for name in OUTPUTS), "no half-finished outputs"

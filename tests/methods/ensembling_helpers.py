@@ -8,12 +8,12 @@ import io
 from pathlib import Path
 
 import numpy as np
-import pytest
 import torch
 from torch import nn
 
 from methodlib.methods import METHODS, DataInfo, EpochContext, Method
 from methodlib.train import CHECKPOINT, train_run
+from tests.conftest import interrupted_in_epoch
 
 INFO = DataInfo(input_shape=(1, 8, 8), n_classes=10, n_train=64)
 
@@ -69,17 +69,8 @@ def assert_resume_is_identical(pipeline, tmp_path: Path, data_root: Path, monkey
     from the checkpoint; the predictions must agree exactly. Returns the reference run."""
     method_cls = METHODS[pipeline.experiments["exp"].method.name]
     reference = run(pipeline, tmp_path, data_root, "reference")
-    original = method_cls.on_epoch_end
-
-    def crash_in_third_epoch(self, model, ctx):
-        original(self, model, ctx)
-        if ctx.epoch == 2:
-            raise KeyboardInterrupt
-
-    with monkeypatch.context() as patch:
-        patch.setattr(method_cls, "on_epoch_end", crash_in_third_epoch)
-        with pytest.raises(KeyboardInterrupt):
-            run(pipeline, tmp_path, data_root, "resumed")
+    with interrupted_in_epoch(monkeypatch, method_cls, 2, after_hook=True):
+        run(pipeline, tmp_path, data_root, "resumed")
     assert (tmp_path / "resumed" / CHECKPOINT).is_file()
     resumed = run(pipeline, tmp_path, data_root, "resumed")
     assert '"epochs_resumed_from": 2' in (resumed / "run.json").read_text()

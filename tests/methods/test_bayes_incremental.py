@@ -19,7 +19,7 @@ from methodlib.methods import DataInfo, EpochContext, StepContext
 from methodlib.methods.bayes_incremental import BayesIncremental, BayesIncrementalConfig
 from methodlib.methods.gaussian_prior_layers import gaussian_kl, gaussian_layers, total_kl
 from methodlib.train import CHECKPOINT, train_run
-from tests.conftest import tiny_pipeline
+from tests.conftest import interrupted_in_epoch, tiny_pipeline
 
 INFO = DataInfo(input_shape=(1, 8, 8), n_classes=10, n_train=103)
 
@@ -183,17 +183,8 @@ def test_interrupted_bayes_run_resumes_identically(tmp_path, data_root, monkeypa
     assert set(stats) >= {"accuracy_after_chunk_1", "accuracy_after_chunk_2"}
     assert stats["accuracy_after_chunk_2"] > 0.3
 
-    original = BayesIncremental.on_epoch_end
-
-    def crash_in_third_epoch(self, model, ctx):
-        if ctx.epoch == 2:
-            raise KeyboardInterrupt
-        original(self, model, ctx)
-
-    with monkeypatch.context() as patch:
-        patch.setattr(BayesIncremental, "on_epoch_end", crash_in_third_epoch)
-        with pytest.raises(KeyboardInterrupt):
-            run(pipeline, tmp_path, data_root, "resumed")
+    with interrupted_in_epoch(monkeypatch, BayesIncremental, 2):
+        run(pipeline, tmp_path, data_root, "resumed")
     assert (tmp_path / "resumed" / CHECKPOINT).is_file()
     resumed_probs, resumed_stats, resumed_chunks = outputs(
         run(pipeline, tmp_path, data_root, "resumed")
