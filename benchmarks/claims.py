@@ -17,6 +17,8 @@ from pathlib import Path
 import pandas as pd
 from _common import RESULTS, ROOT, machine_info
 
+from methodlib.report.tables import read_tidy
+
 Claim = tuple[str, Callable[[pd.DataFrame], tuple[bool, dict]]]
 
 
@@ -193,7 +195,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--metrics", default=str(ROOT / "reports" / "metrics.csv"))
     args = parser.parse_args()
-    table = pd.read_csv(args.metrics, dtype={"seed": str})
+    table = read_tidy(args.metrics)
     results = []
     for statement, check in CLAIMS:
         try:

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from methodlib.report.tables import read_tidy
 from tests.project_copy import TIDY_COLUMNS, sh
 
 CONFIG = "configs/diffusion_tiny.yaml"
@@ -26,7 +27,7 @@ def project(run_workflow) -> Path:
 
 @pytest.fixture(scope="module")
 def table(project) -> pd.DataFrame:
-    return pd.read_csv(project / "reports/metrics.csv", dtype={"seed": str})
+    return read_tidy(project / "reports/metrics.csv")
 
 
 def metric(table: pd.DataFrame, experiment: str, name: str) -> list[float]:

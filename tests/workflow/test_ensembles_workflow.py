@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from methodlib.report.tables import read_tidy
 from tests.project_copy import TIDY_COLUMNS, edited_yaml, sh
 
 CONFIG = "configs/ensembles_tiny.yaml"
@@ -30,7 +31,7 @@ def project(run_workflow) -> Path:
 
 @pytest.fixture(scope="module")
 def table(project) -> pd.DataFrame:
-    return pd.read_csv(project / "reports/metrics.csv", dtype={"seed": str})
+    return read_tidy(project / "reports/metrics.csv")
 
 
 def rows(table: pd.DataFrame, experiment: str, metric: str) -> list[list]:
@@ -80,7 +81,7 @@ def test_dee_ood_and_reliability_reports(project, table):
     assert ((dee["value"] >= 1) & (dee["value"] <= 3)).all()
     assert (table[table["metric"] == "ood_auroc"]["value"].between(0, 1)).all()
     assert len(table[table["metric"] == "ood_auroc"]) == 5  # four runs and the ensemble
-    curves = pd.read_csv(project / "reports/curves.csv", dtype={"seed": str})
+    curves = read_tidy(project / "reports/curves.csv")
     assert list(curves.columns) == TIDY_COLUMNS
     assert {"dee", "test_calibrated_nll", "test_accuracy"} <= set(curves["metric"])
     for path in ("reports/reliability/ensembles.png", "reports/figures/ensembles/dee.png"):

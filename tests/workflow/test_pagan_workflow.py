@@ -9,9 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 
+from methodlib.report.tables import read_tidy
 from tests.project_copy import sh
 
 CONFIG = "configs/pagan_tiny.yaml"
@@ -27,7 +27,7 @@ def project(run_workflow) -> Path:
 
 
 def test_every_run_has_the_generative_and_reconstruction_metrics(project):
-    table = pd.read_csv(project / "reports/metrics.csv", dtype={"seed": str})
+    table = read_tidy(project / "reports/metrics.csv")
     for experiment in EXPERIMENTS:
         rows = table[table["experiment"] == experiment].set_index("metric")["value"]
         for name in METRICS:

@@ -8,10 +8,10 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import pandas as pd
 import pytest
 import yaml
 
+from methodlib.report.tables import read_tidy
 from tests.project_copy import TIDY_COLUMNS, copy_project, edited_yaml, sh
 
 TINY = "configs/tiny.yaml"
@@ -52,7 +52,7 @@ def test_run_produces_the_reports(project):
         assert (project / f"reports/figures/{spec['study']}/{figure}.png").stat().st_size > 1000
     for experiment in tiny["experiments"]:
         assert (project / f"reports/curves/{experiment}.png").is_file()
-    table = pd.read_csv(project / "reports/metrics.csv", dtype={"seed": str})
+    table = read_tidy(project / "reports/metrics.csv")
     assert list(table.columns) == TIDY_COLUMNS
     accuracy = table[table["metric"] == "test_accuracy"]
     assert len(accuracy) == 3  # mlp × 2 seeds + conv × 1 seed
