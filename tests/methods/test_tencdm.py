@@ -333,5 +333,7 @@ def test_euler_maruyama_collapses_towards_the_mean_in_few_steps(tiny_encoder):
     method, model, _ = started(tiny_encoder, self_conditioning=False)
     method._denoise = gaussian_denoiser(method, mean=2.0, std=0.5)
     torch.manual_seed(0)
-    stds = [method.sample_latents(model.eval(), 2000, "cpu", steps=k).std().item() for k in (10, 50)]
+    stds = [
+        method.sample_latents(model.eval(), 2000, "cpu", steps=k).std().item() for k in (10, 50)
+    ]
     assert stds[0] < 0.1 < stds[1] < 0.45
