@@ -32,9 +32,9 @@ denoiser of Gaussian data, Euler–Maruyama at 50 steps under-disperses by about
 the data's spread (tests/methods/test_tencdm.py). On the trained CPU models neither other
 sampler improved the texts (closing note of #6). Self-conditioning feeds each step the
 previous step's ẑ_0. The last step's mean goes to the decoder; its arg max gives the tokens.
-The denoiser used for sampling is an exponential moving average of its weights (`ema_decay`, with the usual warm-up
-min(decay, (1 + n)/(10 + n)) after n updates, so that short CPU runs average over their own
-length rather than a 10⁴-step window).
+The denoiser used for sampling is an exponential moving average of its weights (`ema_decay`,
+with the usual warm-up min(decay, (1 + n)/(10 + n)) after n updates, so that short CPU runs
+average over their own length rather than a 10⁴-step window).
 
 The training log's validation columns are `val_loss` and its two terms, `val_mse` (the
 denoiser's) and `val_decoder_ce` (the decoder's; they train disjoint parameters). Metrics of the
