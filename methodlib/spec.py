@@ -32,8 +32,8 @@ from pydantic import (
 )
 
 from methodlib.errors import SpecError, closest, format_validation_error
-from methodlib.methods import METHODS, MethodConfigUnion
-from methodlib.models import MODELS
+from methodlib.methods import MethodConfigUnion, method_config, model_problem
+from methodlib.model_catalog import MODEL_NAMES
 
 NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_.+=-]*$"
 """Experiment, dataset, study and figure names become file paths and Snakemake wildcards."""
@@ -41,7 +41,7 @@ NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_.+=-]*$"
 DEFAULT_STUDY = "main"
 
 Name = Annotated[str, Field(pattern=NAME_PATTERN, max_length=200)]
-ModelName = Literal[tuple(MODELS)]  # type: ignore[valid-type]
+ModelName = Literal[MODEL_NAMES]  # type: ignore[valid-type]
 
 
 class StrictModel(BaseModel):
@@ -229,7 +229,7 @@ class ExperimentSpec(StrictModel):
 
     @model_validator(mode="after")
     def _method_takes_model(self) -> ExperimentSpec:
-        problem = METHODS[self.method.name].model_problem(self.model)
+        problem = model_problem(self.method.name, self.model)
         if problem:
             raise ValueError(problem)
         return self
@@ -524,13 +524,13 @@ def _check_references(p: Pipeline) -> list[str]:
                 f"experiments.{name}.dataset: {exp.dataset!r} is not defined under datasets"
                 f"{closest(exp.dataset, p.datasets)} (defined: {', '.join(p.datasets)})"
             )
-        elif (METHODS[exp.method.name].task == "text") != isinstance(
+        elif (method_config(exp.method.name).task == "text") != isinstance(
             p.datasets[exp.dataset], TextFields
         ):
             kind = "a text" if isinstance(p.datasets[exp.dataset], TextFields) else "not a text"
             problems.append(
                 f"experiments.{name}.dataset: {exp.dataset!r} is {kind} dataset, but method "
-                f"{exp.method.name!r} is for the {METHODS[exp.method.name].task} task"
+                f"{exp.method.name!r} is for the {method_config(exp.method.name).task} task"
             )
         if exp.study not in studies:
             problems.append(

@@ -7,8 +7,8 @@ from pathlib import Path
 from snakemake.exceptions import WorkflowError
 
 from methodlib.errors import SpecError
-from methodlib.methods import METHODS
-from methodlib.report.pruning_plots import (
+from methodlib.methods import method_config
+from methodlib.report.pruning_targets import (
     histogram_path,
     kept_fraction_path,
     pruning_figures,
@@ -84,19 +84,19 @@ def judged(experiment):
     """Generation on images or text: evaluated with the dataset's judge too (`fid_judge`,
     `judge_ppl`)."""
     exp = PIPELINE.experiments[experiment]
-    task = METHODS[exp.method.name].task
+    task = method_config(exp.method.name).task
     images = task == "generation" and PIPELINE.datasets[exp.dataset].source != "synthetic"
     return images or task == "text"
 
 
 def text_experiment(experiment):
-    return METHODS[PIPELINE.experiments[experiment].method.name].task == "text"
+    return method_config(PIPELINE.experiments[experiment].method.name).task == "text"
 
 
 def sample_files(experiments):
     """Sample figures of the generation experiments, sample tables of the text ones."""
     suffix = {"generation": "png", "text": "md"}
-    tasks = {e: METHODS[PIPELINE.experiments[e].method.name].task for e in experiments}
+    tasks = {e: method_config(PIPELINE.experiments[e].method.name).task for e in experiments}
     return [f"reports/samples/{e}.{suffix[t]}" for e, t in tasks.items() if t in suffix]
 
 
@@ -105,7 +105,7 @@ def autoencoder_files(experiments):
     return [
         f"reports/autoencoders/{e}.png"
         for e in experiments
-        if hasattr(METHODS[PIPELINE.experiments[e].method.name], "reconstruct")
+        if method_config(PIPELINE.experiments[e].method.name).reconstructs
     ]
 
 

@@ -1,78 +1,152 @@
-"""The method registry: a pipeline file's `method.name` maps to a `Method` class here.
+"""The method registry, torch-free: a pipeline file's `method.name` maps to its config model
+here, and through the config's `implementation` to its `Method` class, imported only when a run
+needs it. The schema and the workflow's DAG read the configs alone.
 
-Adding a method: write its module (config model + implementation), add one line below.
+Adding a method: write its config model (in its family's `configs.py`) and its implementation
+module, add one line to `METHOD_CONFIGS` below.
+
+Families (each a subpackage with a `configs.py`): `pruning`, `ensembles` (and approximate
+inference), `diffusion`, `text`, `autoencoders`.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Union
+import importlib
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Annotated, Any, Union
 
 from pydantic import Field
 
-from methodlib.methods.ali import ALI
-from methodlib.methods.ar_lm import ArLM
-from methodlib.methods.base import DataInfo, EpochContext, Method, MethodConfig, StepContext
-from methodlib.methods.bayes_incremental import BayesIncremental
-from methodlib.methods.ddpm import DDPM
-from methodlib.methods.dense import Dense
-from methodlib.methods.embedding_diffusion import EmbeddingDiffusion
-from methodlib.methods.ffg_vi import FFGVI
-from methodlib.methods.fge import FGE
-from methodlib.methods.kfac_laplace import KFACLaplace
-from methodlib.methods.mc_dropout import MCDropout
-from methodlib.methods.pagan import PAGAN
-from methodlib.methods.sbp import SBP
-from methodlib.methods.sparse_vd import SparseVD
-from methodlib.methods.ss_ddpm import SSDDPM
-from methodlib.methods.sse import SSE
-from methodlib.methods.stoch_bn import StochBN
-from methodlib.methods.swa import SWA
-from methodlib.methods.swag import SWAG
-from methodlib.methods.tencdm import TEncDM
-from methodlib.methods.vae import VAE
-from methodlib.methods.variance_net import VarianceNet
-from methodlib.methods.vd_ard import VDARD
+from methodlib.methods.autoencoders.configs import ALIConfig, PAGANConfig, VAEConfig
+from methodlib.methods.config import MethodConfig
+from methodlib.methods.diffusion.configs import DDPMConfig, SSDDPMConfig
+from methodlib.methods.ensembles.configs import (
+    FFGVIConfig,
+    FGEConfig,
+    KFACLaplaceConfig,
+    MCDropoutConfig,
+    SSEConfig,
+    StochBNConfig,
+    SWAConfig,
+    SWAGConfig,
+    VarianceNetConfig,
+)
+from methodlib.methods.pruning.configs import (
+    BayesIncrementalConfig,
+    DenseConfig,
+    SBPConfig,
+    SparseVDConfig,
+    VDARDConfig,
+)
+from methodlib.methods.text.configs import ArLMConfig, EmbeddingDiffusionConfig, TEncDMConfig
+from methodlib.model_catalog import MODEL_NAMES, model_interface, model_task
 
-METHODS: dict[str, type[Method]] = {
-    cls.name: cls
-    for cls in (
-        Dense,
-        SparseVD,
-        VDARD,
-        SBP,
-        MCDropout,
-        StochBN,
-        BayesIncremental,
-        SWA,
-        SWAG,
-        SSE,
-        FGE,
-        FFGVI,
-        KFACLaplace,
-        VarianceNet,
-        DDPM,
-        SSDDPM,
-        PAGAN,
-        ALI,
-        VAE,
-        TEncDM,
-        EmbeddingDiffusion,
-        ArLM,
+if TYPE_CHECKING:
+    from methodlib.methods.base import Method
+
+METHOD_CONFIGS: dict[str, type[MethodConfig]] = {
+    config.method_name(): config
+    for config in (
+        DenseConfig,
+        SparseVDConfig,
+        VDARDConfig,
+        SBPConfig,
+        MCDropoutConfig,
+        StochBNConfig,
+        BayesIncrementalConfig,
+        SWAConfig,
+        SWAGConfig,
+        SSEConfig,
+        FGEConfig,
+        FFGVIConfig,
+        KFACLaplaceConfig,
+        VarianceNetConfig,
+        DDPMConfig,
+        SSDDPMConfig,
+        PAGANConfig,
+        ALIConfig,
+        VAEConfig,
+        TEncDMConfig,
+        EmbeddingDiffusionConfig,
+        ArLMConfig,
     )
 }
 
-_configs = tuple(cls.Config for cls in METHODS.values())
+_configs = tuple(METHOD_CONFIGS.values())
 if len(_configs) == 1:  # a discriminated union needs two members; pydantic checks the tag anyway
     MethodConfigUnion = _configs[0]
 else:
     MethodConfigUnion = Annotated[Union[_configs], Field(discriminator="name")]  # noqa: UP007
 
+
+def method_config(name: str) -> type[MethodConfig]:
+    """The config model of the method `name` (its task and flags are class variables)."""
+    return METHOD_CONFIGS[name]
+
+
+def load_method(name: str) -> type[Method]:
+    """The `Method` class of the method `name`, importing its implementation (and torch)."""
+    module, _, cls = METHOD_CONFIGS[name].implementation.partition(":")
+    return getattr(importlib.import_module(module), cls)
+
+
+def model_problem(method_name: str, model_name: str) -> str | None:
+    """Why the method cannot train this architecture (another task or interface, batch norm
+    where the method cannot take it or none where it needs it); None if it can."""
+    config = METHOD_CONFIGS[method_name]
+
+    def fits(model: str) -> bool:
+        return model_task(model) == config.task and model_interface(model) == config.interface
+
+    if not fits(model_name):
+        fitting = ", ".join(m for m in MODEL_NAMES if fits(m))
+        return (
+            f"model {model_name!r} is not for {config.task} methods such as {method_name!r}; "
+            f"use one of {fitting}"
+        )
+    if model_name.endswith("_bn") and not config.batch_norm:
+        return f"method {method_name!r} cannot use batch norm; use model {model_name[:-3]!r}"
+    if config.needs_batch_norm and not model_name.endswith("_bn"):
+        return f"method {method_name!r} needs batch norm; use model {model_name + '_bn'!r}"
+    return None
+
+
+class _LazyMethods(Mapping[str, "type[Method]"]):
+    """`METHODS[name]` is `load_method(name)`: the names are known without torch, the classes
+    are imported on first use."""
+
+    def __getitem__(self, name: str) -> type[Method]:
+        return load_method(name)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(METHOD_CONFIGS)
+
+    def __len__(self) -> int:
+        return len(METHOD_CONFIGS)
+
+
+METHODS: Mapping[str, type[Method]] = _LazyMethods()
+
+_BASE_NAMES = {"DataInfo", "EpochContext", "Method", "StepContext"}
+
+
+def __getattr__(name: str) -> Any:
+    """The base classes of `methodlib.methods.base`, imported (with torch) on first use."""
+    if name in _BASE_NAMES:
+        return getattr(importlib.import_module("methodlib.methods.base"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 __all__ = [
     "METHODS",
+    "METHOD_CONFIGS",
     "DataInfo",
     "EpochContext",
     "Method",
     "MethodConfig",
     "MethodConfigUnion",
     "StepContext",
+    "load_method",
+    "method_config",
+    "model_problem",
 ]

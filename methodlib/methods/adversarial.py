@@ -23,18 +23,14 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
-from pydantic import Field, PositiveFloat
 from torch import nn
 
-from methodlib.methods.autoencoding import AutoencodingConfig, AutoencodingMethod
+from methodlib.methods.autoencoders.configs import AdversarialConfig
+from methodlib.methods.autoencoding import AutoencodingMethod
 from methodlib.methods.base import StepContext
 
 BETAS = (0.5, 0.999)
 Penalty = torch.Tensor | float
-
-
-class AdversarialConfig(AutoencodingConfig):
-    discriminator_lr: PositiveFloat = Field(2e-4, description="Adam step of the discriminators")
 
 
 @dataclass(frozen=True)

@@ -8,20 +8,14 @@ PAGAN paper's point is that ALI's reconstructions often lose the content of x.
 
 from __future__ import annotations
 
-from typing import Literal
-
 import torch
 from torch import nn
 
-from methodlib.methods.adversarial import AdversarialConfig, AdversarialMethod, Contest, Penalty
-
-
-class ALIConfig(AdversarialConfig):
-    name: Literal["ali"] = "ali"
+from methodlib.methods.adversarial import AdversarialMethod, Contest, Penalty
+from methodlib.methods.autoencoders.configs import ALIConfig
 
 
 class ALI(AdversarialMethod):
-    name = "ali"
     Config = ALIConfig
     discriminators = ("joint",)
 

@@ -11,22 +11,14 @@ never [PAD] or [CLS]; rows are padded after their [SEP].
 
 from __future__ import annotations
 
-from typing import Literal
-
 import torch
 import torch.nn.functional as F
-from pydantic import Field, PositiveFloat
 from torch import nn
 
 from methodlib.methods.base import CLS, PAD, SEP
-from methodlib.methods.text_base import TextConfig, TextMethod
+from methodlib.methods.text.configs import ArLMConfig
+from methodlib.methods.text_base import TextMethod
 from methodlib.models.transformer import CausalLM
-
-
-class ArLMConfig(TextConfig):
-    name: Literal["ar_lm"] = "ar_lm"
-    temperature: PositiveFloat = 1.0
-    top_p: float = Field(1.0, gt=0.0, le=1.0, description="nucleus sampling's mass")
 
 
 def token_nll(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
@@ -48,7 +40,6 @@ def nucleus(logits: torch.Tensor, top_p: float) -> torch.Tensor:
 
 
 class ArLM(TextMethod):
-    name = "ar_lm"
     Config = ArLMConfig
 
     def build_model(self) -> nn.Module:

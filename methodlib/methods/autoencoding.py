@@ -14,32 +14,15 @@ import math
 from typing import ClassVar
 
 import torch
-from pydantic import Field, PositiveFloat, PositiveInt
 from torch import nn
 
-from methodlib.methods.generative_base import GenerativeConfig, GenerativeMethod
+from methodlib.methods.generative_base import GenerativeMethod
 from methodlib.models import MODELS
-
-
-class AutoencodingConfig(GenerativeConfig):
-    """The network sizes live here, not in the architecture's name: `dcgan` is one family of
-    networks sized by the data's shape, and `latent_dim` and `width` scale it."""
-
-    latent_dim: PositiveInt = Field(32, le=4096, description="dimension of z")
-    width: PositiveInt = Field(
-        32, le=1024, description="channels of the first convolution of every network"
-    )
-    max_std: PositiveFloat | None = Field(
-        None,
-        description="largest standard deviation of the encoder's q(z | x) per dimension "
-        "(None: e^5, in effect unbounded)",
-    )
 
 
 class AutoencodingMethod(GenerativeMethod):
     """G and E in one module; subclasses say which discriminators it carries."""
 
-    interface: ClassVar[str] = "autoencoder"
     discriminators: ClassVar[tuple[str, ...]] = ()
 
     def build_model(self) -> nn.Module:

@@ -12,18 +12,11 @@ from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F
-from pydantic import BaseModel, ConfigDict
 from torch import nn
 
-from methodlib.models import MODELS, Layers, build_model, model_interface, model_task
-
-
-class MethodConfig(BaseModel):
-    """Base of every method's config; `name` is the discriminator the YAML uses."""
-
-    model_config = ConfigDict(extra="forbid")
-    name: str
-
+from methodlib.methods import model_problem
+from methodlib.methods.config import MethodConfig
+from methodlib.models import Layers, build_model
 
 PAD, CLS, SEP, UNK = 0, 1, 2, 3
 """The special tokens' compact ids in every text dataset (see `TextInfo`)."""
@@ -94,38 +87,30 @@ def sampled_proba(model: nn.Module, x: torch.Tensor, samples: int) -> torch.Tens
 
 
 class Method:
-    """Maximum-likelihood classification; subclasses override the hooks they change."""
+    """Maximum-likelihood classification; subclasses override the hooks they change.
 
+    A concrete method sets `Config`, its config model; its name, task and the architectures it
+    takes are read from there (`MethodConfig`'s class variables), so they are said once."""
+
+    Config: ClassVar[type[MethodConfig]] = MethodConfig
     name: ClassVar[str]
-    Config: ClassVar[type[MethodConfig]]
-    task: ClassVar[str] = "classification"
-    batch_norm: ClassVar[bool] = True
-    """Whether the method works on the `_bn` architectures (pruning methods shrink networks
-    layer by layer and do not)."""
-    needs_batch_norm: ClassVar[bool] = False
-    """Whether the method works only on the `_bn` architectures (stochastic batch norm)."""
-    interface: ClassVar[str | None] = None
-    """The architecture interface the method calls (`models.model_interface`)."""
+    task: ClassVar[str] = MethodConfig.task
+    batch_norm: ClassVar[bool] = MethodConfig.batch_norm
+    needs_batch_norm: ClassVar[bool] = MethodConfig.needs_batch_norm
+    interface: ClassVar[str | None] = MethodConfig.interface
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        config = cls.Config
+        cls.task, cls.interface = config.task, config.interface
+        cls.batch_norm, cls.needs_batch_norm = config.batch_norm, config.needs_batch_norm
+        if "Config" in vars(cls):
+            cls.name = config.method_name()
 
     @classmethod
     def model_problem(cls, model: str) -> str | None:
-        """Why the method cannot train this architecture (another task or interface, batch
-        norm where the method cannot take it or none where it needs it); None if it can."""
-
-        def fits(name: str) -> bool:
-            return model_task(name) == cls.task and model_interface(name) == cls.interface
-
-        if not fits(model):
-            fitting = ", ".join(m for m in MODELS if fits(m))
-            return (
-                f"model {model!r} is not for {cls.task} methods such as {cls.name!r}; "
-                f"use one of {fitting}"
-            )
-        if model.endswith("_bn") and not cls.batch_norm:
-            return f"method {cls.name!r} cannot use batch norm; use model {model[:-3]!r}"
-        if cls.needs_batch_norm and not model.endswith("_bn"):
-            return f"method {cls.name!r} needs batch norm; use model {model + '_bn'!r}"
-        return None
+        """Why the method cannot train this architecture; None if it can."""
+        return model_problem(cls.name, model)
 
     @classmethod
     def takes_model(cls, model: str) -> bool:

@@ -27,11 +27,10 @@ has a `chunk` column (1-based).
 from __future__ import annotations
 
 import math
-from typing import Any, Literal
+from typing import Any
 
 import torch
 import torch.nn.functional as F
-from pydantic import Field
 from torch import nn
 
 from methodlib.errors import RunError
@@ -39,7 +38,6 @@ from methodlib.methods.base import (
     DataInfo,
     EpochContext,
     Method,
-    MethodConfig,
     StepContext,
     sampled_proba,
 )
@@ -48,34 +46,11 @@ from methodlib.methods.gaussian_prior_layers import (
     gaussian_layers,
     total_kl,
 )
+from methodlib.methods.pruning.configs import BayesIncrementalConfig
 from methodlib.models import Layers
 
 
-class BayesIncrementalConfig(MethodConfig):
-    name: Literal["bayes_incremental"] = "bayes_incremental"
-    strategy: Literal["bayes", "finetune", "joint"] = Field(
-        "bayes",
-        description="bayes: variational posterior of each chunk is the next chunk's prior; "
-        "finetune: maximum likelihood on each new chunk only; joint: all data every epoch",
-    )
-    chunks: int = Field(
-        5, ge=1, description="K, the parts the training data arrive in (needs epochs ≥ K)"
-    )
-    seed: int = Field(0, ge=0, description="seed of the random split into chunks")
-    prior_std: float = Field(0.1, gt=0, description="σ of the first chunk's prior N(0, σ²)")
-    log_sigma_init: float = Field(-4.0, description="initial log σ of every posterior weight")
-    kl_weight: float = Field(1.0, ge=0, description="β in NLL + β·KL/|chunk| (bayes only)")
-    variational_lr_scale: float = Field(
-        10.0,
-        gt=0,
-        description="learning-rate factor of the posterior log σ: the variances must settle "
-        "within one chunk, or the next chunk's prior is far too tight",
-    )
-    samples: int = Field(10, ge=1, description="Monte Carlo passes per prediction (bayes)")
-
-
 class BayesIncremental(Method):
-    name = "bayes_incremental"
     Config = BayesIncrementalConfig
     config: BayesIncrementalConfig
 

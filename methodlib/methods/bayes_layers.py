@@ -16,11 +16,11 @@ from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F
-from pydantic import Field
 from torch import nn
 
 from methodlib.errors import RunError
-from methodlib.methods.base import Method, MethodConfig, StepContext
+from methodlib.methods.base import Method, StepContext
+from methodlib.methods.pruning.configs import VariationalConfig
 from methodlib.metrics.pruning import layer_names, pruning_metrics, weight_layers
 from methodlib.models import Layers
 
@@ -231,29 +231,9 @@ class LogNormalNoise(nn.Module):
         return x * self._per_unit(log_theta.exp().to(x.dtype))
 
 
-class VariationalConfig(MethodConfig):
-    """Settings every Bayesian pruning method has: the KL weight, its warm-up, and the
-    learning-rate factor of the variational parameters."""
-
-    kl_weight: float = Field(1.0, ge=0, description="final β in NLL + β·KL/N")
-    kl_warmup: float = Field(
-        0.0,
-        ge=0,
-        le=1,
-        description="fraction of training over which β rises linearly from 0 to kl_weight",
-    )
-    variational_lr_scale: float = Field(
-        1.0,
-        gt=0,
-        description="learning-rate factor of the variational parameters (log σ², μ, log σ): "
-        "they must travel several units, which takes many steps at a weight's learning rate",
-    )
-
-
 class VariationalMethod(Method):
     """Training, evaluation and pruning metrics shared by sparse_vd, vd_ard and sbp."""
 
-    batch_norm = False
     config: VariationalConfig
 
     def kl(self, model: nn.Module) -> torch.Tensor:

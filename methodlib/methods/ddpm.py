@@ -21,38 +21,15 @@ the final x_0 is mapped into the data's domain by `projection` (none, clip, proj
 
 from __future__ import annotations
 
-from typing import Literal
-
 import torch
-from pydantic import Field, PositiveFloat, model_validator
 from torch import nn
 
-from methodlib.methods.generative_base import DiffusionConfig, GenerativeMethod
+from methodlib.methods.diffusion.configs import DDPMConfig
+from methodlib.methods.generative_base import GenerativeMethod
 from methodlib.methods.star_families import ddpm_alpha_bar
 
 
-class DDPMConfig(DiffusionConfig):
-    name: Literal["ddpm"] = "ddpm"
-    schedule: Literal["linear", "cosine"] = "linear"
-    beta_start: PositiveFloat = Field(1e-4, description="linear β_1 for T = 1000 (× 1000/T)")
-    beta_end: PositiveFloat = Field(0.02, description="linear β_T for T = 1000 (× 1000/T)")
-    prediction: Literal["eps", "x0"] = "eps"
-    weighting: Literal["simple", "elbo"] = "simple"
-    clip_denoised: bool = Field(
-        False,
-        description="clamp x̂0 to the domain's bounding box ([0, 1], or [-1, 1] on the sphere) "
-        "at every sampling step, as Ho et al.'s image code does",
-    )
-
-    @model_validator(mode="after")
-    def _increasing(self) -> DDPMConfig:
-        if self.beta_start >= self.beta_end:
-            raise ValueError(f"beta_start {self.beta_start:g} must be below beta_end")
-        return self
-
-
 class DDPM(GenerativeMethod):
-    name = "ddpm"
     Config = DDPMConfig
 
     def __init__(self, config: DDPMConfig, model_name, info):

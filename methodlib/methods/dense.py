@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 from torch import nn
 
-from methodlib.methods.base import Method, MethodConfig
+from methodlib.methods.base import Method
+from methodlib.methods.pruning.configs import DenseConfig
 from methodlib.metrics.pruning import pruning_metrics
 
 
-class DenseConfig(MethodConfig):
-    name: Literal["dense"] = "dense"
-
-
 class Dense(Method):
-    name = "dense"
     Config = DenseConfig
 
     def run_metrics(self, model: nn.Module) -> dict[str, float]:

@@ -12,22 +12,14 @@ which the squared error alone would let collapse.
 
 from __future__ import annotations
 
-from typing import Literal
-
 import torch
-from pydantic import Field, PositiveInt
 from torch import nn
 
-from methodlib.methods.text_diffusion import TextDiffusion, TextDiffusionConfig
-
-
-class EmbeddingDiffusionConfig(TextDiffusionConfig):
-    name: Literal["embedding_diffusion"] = "embedding_diffusion"
-    embedding_dim: PositiveInt = Field(64, description="width of the token embeddings")
+from methodlib.methods.text.configs import EmbeddingDiffusionConfig
+from methodlib.methods.text_diffusion import TextDiffusion
 
 
 class EmbeddingDiffusion(TextDiffusion):
-    name = "embedding_diffusion"
     Config = EmbeddingDiffusionConfig
 
     @property

@@ -18,30 +18,14 @@ up from 0). σ starts at `sigma_init`, so training starts as the deterministic n
 
 from __future__ import annotations
 
-from typing import Literal
-
 import torch
-from pydantic import Field
 from torch import nn
 
 from methodlib.methods.base import Method, sampled_proba
-from methodlib.methods.bayes_layers import VariationalConfig, VariationalMethod
+from methodlib.methods.bayes_layers import VariationalMethod
+from methodlib.methods.ensembles.configs import FFGVIConfig
 from methodlib.methods.gaussian_layers import GaussianConv2d, GaussianLinear
 from methodlib.models import Layers
-
-
-class FFGVIConfig(VariationalConfig):
-    name: Literal["ffg_vi"] = "ffg_vi"
-    prior_std: float = Field(0.1, gt=0, description="standard deviation s of the N(0, s²) prior")
-    sigma_init: float = Field(1e-3, gt=0, description="initial posterior standard deviation σ")
-    variational_lr_scale: float = Field(
-        10.0,
-        gt=0,
-        description="learning-rate factor of log σ²: it must travel several units in a few "
-        "hundred steps",
-    )
-    samples: int = Field(20, ge=1, description="weight samples averaged at test time")
-    val_samples: int = Field(5, ge=1, description="weight samples of the per-epoch validation")
 
 
 class GaussianLayers(Layers):
@@ -56,7 +40,6 @@ class GaussianLayers(Layers):
 
 
 class FFGVI(Method):
-    name = "ffg_vi"
     Config = FFGVIConfig
     config: FFGVIConfig
 

@@ -16,29 +16,11 @@ end of training is compressed to the epochs left. The method owns the learning-r
 
 from __future__ import annotations
 
-from typing import Literal
-
-from pydantic import Field, model_validator
-
-from methodlib.methods.base import MethodConfig
+from methodlib.methods.ensembles.configs import FGEConfig
 from methodlib.methods.snapshots import SnapshotEnsemble
 
 
-class FGEConfig(MethodConfig):
-    name: Literal["fge"] = "fge"
-    cycle_epochs: int = Field(2, ge=1, description="epochs per cycle, one snapshot each")
-    lr_high: float = Field(0.5, gt=0, description="peak learning rate, × training.lr")
-    lr_low: float = Field(0.01, gt=0, description="learning rate at snapshots, × training.lr")
-
-    @model_validator(mode="after")
-    def _high_above_low(self) -> FGEConfig:
-        if self.lr_low > self.lr_high:
-            raise ValueError(f"lr_low ({self.lr_low}) must not exceed lr_high ({self.lr_high})")
-        return self
-
-
 class FGE(SnapshotEnsemble):
-    name = "fge"
     Config = FGEConfig
     config: FGEConfig
 

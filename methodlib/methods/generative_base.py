@@ -12,14 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import ClassVar, Literal
 
 import torch
-from pydantic import Field, PositiveInt
 from torch import nn
 
 from methodlib.errors import RunError
-from methodlib.methods.base import DataInfo, Method, MethodConfig, StepContext
+from methodlib.methods.base import DataInfo, Method, StepContext
+from methodlib.methods.config import GenerativeConfig
 from methodlib.metrics.generative import out_of_domain
 
 VALIDATION_SEED = 0
@@ -35,28 +34,8 @@ def fixed_rng(device: torch.device, seed: int = VALIDATION_SEED) -> Iterator[Non
         yield
 
 
-class GenerativeConfig(MethodConfig):
-    """Fields every generation method has."""
-
-    samples: PositiveInt | None = Field(
-        None, description="samples drawn after training (default: the test split's size)"
-    )
-    projection: Literal["none", "clip", "project"] = Field(
-        "project", description="how final samples are mapped into a constrained data domain"
-    )
-
-
-class DiffusionConfig(GenerativeConfig):
-    """Fields of the diffusion methods (`ddpm`, `ss_ddpm`)."""
-
-    steps: PositiveInt = Field(100, le=10_000, description="diffusion steps T")
-
-
 class GenerativeMethod(Method):
     """A model of p(x): `losses` per example for training and validation, `generate` after."""
-
-    task: ClassVar[str] = "generation"
-    batch_norm: ClassVar[bool] = False
 
     def __init__(self, config: GenerativeConfig, model_name: str, info: DataInfo):
         super().__init__(config, model_name, info)

@@ -29,35 +29,15 @@ posterior; before the fit (earlier epochs) the method predicts as the trained ne
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 import torch
 import torch.nn.functional as F
-from pydantic import Field
 from torch import nn
 from torch.func import functional_call
 
-from methodlib.methods.base import EpochContext, Method, MethodConfig
-
-
-class KFACLaplaceConfig(MethodConfig):
-    name: Literal["kfac_laplace"] = "kfac_laplace"
-    prior_precision: float = Field(
-        1.0,
-        gt=0,
-        description="precision λ of the N(0, 1/λ) weight prior in the posterior (N·d matches a "
-        "training.weight_decay of d)",
-    )
-    noise_scales: list[float] = Field(
-        [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0],
-        min_length=1,
-        description="grid of posterior covariance scales τ; the one with the lowest "
-        "validation NLL is kept",
-    )
-    samples: int = Field(20, ge=1, description="posterior weight samples averaged at test time")
-    val_samples: int = Field(
-        10, ge=1, description="weight samples per grid point and in the per-epoch validation"
-    )
+from methodlib.methods.base import EpochContext, Method
+from methodlib.methods.ensembles.configs import KFACLaplaceConfig
 
 
 def laplace_layers(model: nn.Module) -> dict[str, nn.Linear | nn.Conv2d]:
@@ -156,7 +136,6 @@ def _as_parameters(
 
 
 class KFACLaplace(Method):
-    name = "kfac_laplace"
     Config = KFACLaplaceConfig
     config: KFACLaplaceConfig
 

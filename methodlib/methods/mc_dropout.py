@@ -7,21 +7,12 @@ layers get dropout ("lenet-ip" in the paper); `p_conv` adds it after convolution
 
 from __future__ import annotations
 
-from typing import Literal
-
 import torch
-from pydantic import Field
 from torch import nn
 
-from methodlib.methods.base import Method, MethodConfig, sampled_proba
+from methodlib.methods.base import Method, sampled_proba
+from methodlib.methods.ensembles.configs import MCDropoutConfig
 from methodlib.models import Layers
-
-
-class MCDropoutConfig(MethodConfig):
-    name: Literal["mc_dropout"] = "mc_dropout"
-    p: float = Field(0.5, ge=0, lt=1, description="dropout rate after fully connected layers")
-    p_conv: float = Field(0.0, ge=0, lt=1, description="dropout rate after convolutions")
-    samples: int = Field(20, ge=1, description="stochastic forward passes at test time")
 
 
 class DropoutLayers(Layers):
@@ -34,7 +25,6 @@ class DropoutLayers(Layers):
 
 
 class MCDropout(Method):
-    name = "mc_dropout"
     Config = MCDropoutConfig
     config: MCDropoutConfig
 

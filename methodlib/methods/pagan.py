@@ -29,13 +29,11 @@ Ablations (`variant`), as in the paper's ablation study:
 
 from __future__ import annotations
 
-from typing import Literal
-
 import torch
-from pydantic import Field, PositiveFloat
 from torch import nn
 
-from methodlib.methods.adversarial import AdversarialConfig, AdversarialMethod, Contest, Penalty
+from methodlib.methods.adversarial import AdversarialMethod, Contest, Penalty
+from methodlib.methods.autoencoders.configs import PAGANConfig
 
 PAD_FRACTION = 0.1
 
@@ -60,24 +58,7 @@ def side_by_side(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return torch.cat([x, y], dim=3)
 
 
-class PAGANConfig(AdversarialConfig):
-    name: Literal["pagan"] = "pagan"
-    variant: Literal["full", "no_augmentation", "pixel_reconstruction"] = "full"
-    reconstruction_weight: PositiveFloat = Field(
-        1.0, description="weight of the adversarial reconstruction loss in the G and E loss"
-    )
-    pixel_weight: PositiveFloat = Field(
-        10.0, description="weight of the mean squared error (variant pixel_reconstruction)"
-    )
-    mismatched_pairs: bool = Field(
-        False,
-        description="the pair discriminator also learns to reject real pairs of different "
-        "images, (x, a(x')), x' another image of the batch (the adversarial variants)",
-    )
-
-
 class PAGAN(AdversarialMethod):
-    name = "pagan"
     Config = PAGANConfig
 
     def __init__(self, config: PAGANConfig, model_name, info):

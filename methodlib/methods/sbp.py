@@ -9,30 +9,14 @@ shrinks the layers themselves. Usually started from a trained `dense` run (`init
 from __future__ import annotations
 
 import math
-from typing import Literal
 
 import torch
-from pydantic import Field, model_validator
 from torch import nn
 
-from methodlib.methods.bayes_layers import LogNormalNoise, VariationalConfig, VariationalMethod
+from methodlib.methods.bayes_layers import LogNormalNoise, VariationalMethod
+from methodlib.methods.pruning.configs import SBPConfig
 from methodlib.metrics.pruning import chain, layer_names, weight_layers
 from methodlib.models import Layers
-
-
-class SBPConfig(VariationalConfig):
-    name: Literal["sbp"] = "sbp"
-    snr_threshold: float = Field(1.0, gt=0, description="groups with SNR ≤ this are removed")
-    a: float = Field(-20.0, description="lower end of log θ's range (posterior and prior)")
-    b: float = Field(0.0, description="upper end of log θ's range")
-    mu_init: float = Field(0.0, description="initial μ of every group's log θ")
-    log_sigma_init: float = Field(-5.0, description="initial log σ of every group's log θ")
-
-    @model_validator(mode="after")
-    def _ordered(self) -> SBPConfig:
-        if not self.a < self.b:
-            raise ValueError(f"need a < b, got a = {self.a}, b = {self.b}")
-        return self
 
 
 class NoiseLayers(Layers):
@@ -47,7 +31,6 @@ class NoiseLayers(Layers):
 
 
 class SBP(VariationalMethod):
-    name = "sbp"
     Config = SBPConfig
     config: SBPConfig
 

@@ -7,30 +7,20 @@ information and are zeroed at test time (log α ≥ threshold).
 
 from __future__ import annotations
 
-from typing import Literal
-
 import torch
-from pydantic import Field
 from torch import nn
 
 from methodlib.methods.bayes_layers import (
-    VariationalConfig,
     VariationalLayers,
     VariationalMethod,
     kl_sparse_vd,
     named_weight_layers,
 )
+from methodlib.methods.pruning.configs import SparseVDConfig
 from methodlib.models import Layers
 
 
-class SparseVDConfig(VariationalConfig):
-    name: Literal["sparse_vd"] = "sparse_vd"
-    threshold: float = Field(3.0, description="weights with log α ≥ threshold are zeroed at test")
-    log_sigma2_init: float = Field(-10.0, description="initial log σ² of every weight")
-
-
 class SparseVD(VariationalMethod):
-    name = "sparse_vd"
     Config = SparseVDConfig
     config: SparseVDConfig
 

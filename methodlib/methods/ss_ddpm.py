@@ -28,41 +28,15 @@ The sample is the last x̂_0.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 import torch
-from pydantic import Field, PositiveInt, model_validator
 from torch import nn
 
 from methodlib.errors import RunError
-from methodlib.methods.generative_base import DiffusionConfig, GenerativeMethod
+from methodlib.methods.diffusion.configs import SSDDPMConfig
+from methodlib.methods.generative_base import GenerativeMethod
 from methodlib.methods.star_families import StarFamily, make_family
-
-
-class SSDDPMConfig(DiffusionConfig):
-    name: Literal["ss_ddpm"] = "ss_ddpm"
-    distribution: Literal["gaussian", "beta", "dirichlet", "vmf"] = "gaussian"
-    schedule: dict[str, float | str] = Field(
-        {},
-        description="the family's schedule fields: gaussian schedule/beta_start/beta_end "
-        "(as ddpm's), beta nu_max/nu_min/spacing, dirichlet nu_max/nu_min, vmf kappa_max/kappa_min",
-    )
-    weighting: Literal["elbo", "rescaled"] = Field(
-        "elbo",
-        description="the loss: the ELBO's KL terms, or each divided by its step's concentration "
-        "(the reference code's kl_rescaled, the analogue of DDPM's L_simple)",
-    )
-    standardise_examples: PositiveInt = Field(
-        2000, description="training examples whose forward chain gives G_t's mean and std"
-    )
-
-    @model_validator(mode="after")
-    def _family_takes_schedule(self) -> SSDDPMConfig:
-        self.family()  # names an unknown field, or a schedule that is not decreasing
-        return self
-
-    def family(self) -> StarFamily:
-        return make_family(self.distribution, self.steps, **self.schedule)
 
 
 def forward_tails(family: StarFamily, x0: torch.Tensor) -> torch.Tensor:
@@ -76,12 +50,11 @@ def forward_tails(family: StarFamily, x0: torch.Tensor) -> torch.Tensor:
 
 
 class SSDDPM(GenerativeMethod):
-    name = "ss_ddpm"
     Config = SSDDPMConfig
 
     def __init__(self, config: SSDDPMConfig, model_name, info):
         super().__init__(config, model_name, info)
-        self.family = config.family()
+        self.family = make_family(config.distribution, config.steps, **config.schedule)
         if self.family.domain not in ("real", info.domain):
             raise RunError(
                 f"ss_ddpm: distribution {config.distribution!r} lives on the "

@@ -15,21 +15,12 @@ cycles, each epoch is a cycle. The method owns the learning-rate schedule
 from __future__ import annotations
 
 import math
-from typing import Literal
 
-from pydantic import Field
-
-from methodlib.methods.base import MethodConfig
+from methodlib.methods.ensembles.configs import SSEConfig
 from methodlib.methods.snapshots import SnapshotEnsemble
 
 
-class SSEConfig(MethodConfig):
-    name: Literal["sse"] = "sse"
-    cycles: int = Field(4, ge=1, description="cosine cycles, one snapshot each")
-
-
 class SSE(SnapshotEnsemble):
-    name = "sse"
     Config = SSEConfig
     config: SSEConfig
 

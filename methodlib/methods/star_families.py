@@ -28,7 +28,6 @@ trailing dims to shape (B,). Schedules are computed once in float64 and cast to 
 
 from __future__ import annotations
 
-import inspect
 import math
 from abc import ABC, abstractmethod
 from functools import cache
@@ -38,6 +37,8 @@ import numpy as np
 import torch
 from scipy.special import gammaln, ive
 from torch.distributions import Beta, Dirichlet, kl_divergence
+
+from methodlib.methods.diffusion.configs import check_falling, family_schedule
 
 
 def ddpm_alpha_bar(
@@ -72,11 +73,7 @@ def _geometric(name: str, high: float, low: float, steps: int, family: str) -> n
     """A concentration falling geometrically from `high` at t = 0 to `low` at t = steps: equal
     ratios per step spread the information about x0 evenly over log-concentration, as DDPM's
     schedules roughly do over log-SNR."""
-    if not 0 < low < high:
-        raise ValueError(
-            f"{family} family: need 0 < {name}_min < {name}_max, got {name}_min={low}, "
-            f"{name}_max={high}"
-        )
+    check_falling(name, high, low, family)
     return np.geomspace(high, low, steps + 1)
 
 
@@ -472,12 +469,7 @@ FAMILIES: dict[str, type[StarFamily]] = {
 
 
 def make_family(name: str, steps: int, **params) -> StarFamily:
-    """The family `name` over `steps` steps, its schedule fields taken from `params`."""
-    if name not in FAMILIES:
-        raise ValueError(f"star family {name!r} is unknown; choose one of {sorted(FAMILIES)}")
-    cls = FAMILIES[name]
-    allowed = [p for p in inspect.signature(cls.__init__).parameters if p not in ("self", "steps")]
-    unknown = sorted(set(params) - set(allowed))
-    if unknown:
-        raise ValueError(f"star family {name!r}: unknown fields {unknown}; it takes {allowed}")
-    return cls(steps, **params)
+    """The family `name` over `steps` steps, its schedule fields taken from `params` (checked
+    as the config checks them: `family_schedule`)."""
+    family_schedule(name, params)
+    return FAMILIES[name](steps, **params)

@@ -36,28 +36,15 @@ the `_bn` variant).
 from __future__ import annotations
 
 import math
-from typing import Any, Literal
+from typing import Any
 
 import torch
 import torch.nn.functional as F
-from pydantic import Field
 from torch import nn
 
 from methodlib.errors import RunError
-from methodlib.methods.base import DataInfo, EpochContext, Method, MethodConfig
-
-
-class StochBNConfig(MethodConfig):
-    name: Literal["stoch_bn"] = "stoch_bn"
-    samples: int = Field(20, ge=1, description="sets of batch statistics drawn at test time")
-    stat_batches: int = Field(
-        100, ge=2, description="training mini-batches whose statistics are collected"
-    )
-    distribution: Literal["fitted", "empirical"] = Field(
-        "fitted",
-        description="fitted: per-unit Gaussian mean and log-normal variance (the paper's "
-        "stochastic BN); empirical: the statistics of one collected mini-batch per draw",
-    )
+from methodlib.methods.base import DataInfo, EpochContext, Method
+from methodlib.methods.ensembles.configs import StochBNConfig
 
 
 def batch_norms(model: nn.Module) -> list[nn.modules.batchnorm._BatchNorm]:
@@ -115,8 +102,6 @@ def batch_statistics(
 
 
 class StochBN(Method):
-    name = "stoch_bn"
-    needs_batch_norm = True
     Config = StochBNConfig
     config: StochBNConfig
 

@@ -23,14 +23,14 @@ iterate, compared with the average on the test split.
 from __future__ import annotations
 
 import math
-from typing import Any, Literal
+from typing import Any
 
 import torch
 import torch.nn.functional as F
-from pydantic import Field
 from torch import nn
 
 from methodlib.methods.base import DataInfo, EpochContext, Method, MethodConfig, StepContext
+from methodlib.methods.ensembles.configs import SWAConfig
 from methodlib.methods.weight_averaging import (
     WeightMoments,
     Weights,
@@ -38,27 +38,6 @@ from methodlib.methods.weight_averaging import (
     proba_with,
     weights_from_vector,
 )
-
-
-class SWAConfig(MethodConfig):
-    name: Literal["swa"] = "swa"
-    start: float = Field(
-        0.75, ge=0, lt=1, description="fraction of the epochs after which averaging starts"
-    )
-    swa_lr: float = Field(
-        0.5, gt=0, description="learning rate while averaging, as a multiple of training.lr"
-    )
-    schedule: Literal["constant", "cyclic"] = Field(
-        "constant",
-        description="while averaging: swa_lr held constant, or cycles decaying linearly from "
-        "the base rate to swa_lr",
-    )
-    cycle_epochs: int = Field(1, ge=1, description="cycle length of the cyclic schedule")
-    predict_with: Literal["average", "final_iterate"] = Field(
-        "average",
-        description="test predictions of the averaged weights, or of the last iterate of the "
-        "same (identical, seeded) training run: the paper's comparison on test data",
-    )
 
 
 def anneal(t: float, low: float) -> float:
@@ -72,7 +51,6 @@ def anneal(t: float, low: float) -> float:
 
 
 class SWA(Method):
-    name = "swa"
     Config = SWAConfig
     config: SWAConfig
 

@@ -19,14 +19,14 @@ predictions are the SWA mean's, which is cheap.
 from __future__ import annotations
 
 import math
-from typing import Any, Literal
+from typing import Any
 
 import torch
-from pydantic import Field
 from torch import nn
 
 from methodlib.methods.base import DataInfo, EpochContext, MethodConfig
-from methodlib.methods.swa import SWA, SWAConfig
+from methodlib.methods.ensembles.configs import SWAGConfig
+from methodlib.methods.swa import SWA
 from methodlib.methods.weight_averaging import (
     Weights,
     has_batch_norm,
@@ -35,18 +35,7 @@ from methodlib.methods.weight_averaging import (
 )
 
 
-class SWAGConfig(SWAConfig):
-    name: Literal["swag"] = "swag"
-    max_rank: int = Field(20, ge=1, description="deviation columns K of the low-rank covariance")
-    scale: float = Field(0.5, gt=0, description="multiplies the posterior covariance")
-    samples: int = Field(30, ge=1, description="posterior draws at test time")
-    predict_with: Literal["average"] = Field(
-        "average", description="SWAG always predicts with its posterior draws"
-    )
-
-
 class SWAG(SWA):
-    name = "swag"
     Config = SWAGConfig
     config: SWAGConfig
 

@@ -28,29 +28,18 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import torch
-from pydantic import Field, PositiveInt
 from torch import nn
 
 from methodlib.errors import RunError
 from methodlib.methods.base import CLS, PAD, SEP, UNK, DataInfo
-from methodlib.methods.text_diffusion import TextDiffusion, TextDiffusionConfig
+from methodlib.methods.text.configs import TEncDMConfig
+from methodlib.methods.text_diffusion import TextDiffusion
 from methodlib.models.transformer import TokenDecoder
 
 ENCODE_BATCH = 64  # rows per encoder call; fixed, so that every row sees the same computation
-
-
-class TEncDMConfig(TextDiffusionConfig):
-    name: Literal["tencdm"] = "tencdm"
-    encoder: str | None = Field(
-        None,
-        description="folder of a Hugging Face BERT-style encoder with the dataset's vocabulary "
-        "(default: the dataset's tokenizer folder, MiniLM-L6)",
-    )
-    decoder: Literal["transformer", "linear"] = "transformer"
-    decoder_layers: PositiveInt = Field(3, description="blocks of the transformer decoder")
 
 
 @lru_cache(maxsize=2)
@@ -93,7 +82,6 @@ def check_vocabulary(encoder_folder: str, tokenizer_folder: str, vocab: tuple[in
 
 
 class TEncDM(TextDiffusion):
-    name = "tencdm"
     Config = TEncDMConfig
 
     def __init__(self, config: TEncDMConfig, model_name: str, info: DataInfo):

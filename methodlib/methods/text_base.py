@@ -10,25 +10,14 @@ validation column is `val_loss` on a fixed draw of the method's randomness.
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 import torch
-from pydantic import Field, PositiveInt
 from torch import nn
 
 from methodlib.errors import RunError
-from methodlib.methods.base import PAD, DataInfo, Method, MethodConfig, StepContext, TextInfo
+from methodlib.methods.base import PAD, DataInfo, Method, StepContext, TextInfo
 from methodlib.methods.generative_base import fixed_rng
+from methodlib.methods.text.configs import TextConfig
 from methodlib.models.transformer import TRANSFORMER_SIZES, TransformerSize
-
-
-class TextConfig(MethodConfig):
-    """Fields every text method has."""
-
-    samples: PositiveInt | None = Field(
-        None, description="texts generated after training (default: the test split's size)"
-    )
-    dropout: float = Field(0.0, ge=0.0, lt=1.0, description="dropout in the transformer blocks")
 
 
 def padding_mask(x: torch.Tensor) -> torch.Tensor:
@@ -39,9 +28,6 @@ def padding_mask(x: torch.Tensor) -> torch.Tensor:
 class TextMethod(Method):
     """A model of token sequences: `losses` per example for training and validation,
     `generate` after."""
-
-    task: ClassVar[str] = "text"
-    batch_norm: ClassVar[bool] = False
 
     def __init__(self, config: TextConfig, model_name: str, info: DataInfo):
         if info.text is None:

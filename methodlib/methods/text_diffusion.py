@@ -49,18 +49,18 @@ changes.
 from __future__ import annotations
 
 import math
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from pydantic import Field, PositiveFloat, PositiveInt
 from torch import nn
 from torch.func import functional_call
 
 from methodlib.methods.base import CLS, PAD, SEP, DataInfo, EpochContext, StepContext
 from methodlib.methods.generative_base import fixed_rng
-from methodlib.methods.text_base import TextConfig, TextMethod
+from methodlib.methods.text.configs import TextDiffusionConfig
+from methodlib.methods.text_base import TextMethod
 from methodlib.models.transformer import Denoiser
 
 T_MIN = 1e-5  # training times t ~ U[T_MIN, 1]
@@ -68,33 +68,6 @@ T_END = 0.01  # the sampler's last time
 BETA_T_MAX = 0.95  # β_t is evaluated at min(t, BETA_T_MAX)
 DECODER_EVAL_T = (0.05, 0.1, 0.15, 0.2, 0.3)
 NORM_POINTS = 10  # sampler steps at which the norm of ẑ_0 is reported
-
-
-class TextDiffusionConfig(TextConfig):
-    """Fields of the diffusion text methods (`tencdm`, `embedding_diffusion`)."""
-
-    schedule: Literal["tan_d", "cosine"] = "tan_d"
-    d: PositiveFloat = Field(9.0, description="the tan-d schedule's d (cosine is d = 1)")
-    self_conditioning: bool = True
-    sampling_steps: PositiveInt = Field(50, le=10_000, description="Euler steps of the sampler")
-    sampler: Literal["sde", "ode", "ddpm"] = Field(
-        "sde",
-        description="Euler–Maruyama on the reverse SDE, Euler on the ODE, or ancestral "
-        "sampling from the forward process's posterior (ddpm)",
-    )
-    steps_curve: list[PositiveInt] = Field(
-        default_factory=list,
-        description="extra sample sets with these step counts (samples_steps_<k>)",
-    )
-    ema_decay: float = Field(0.9995, ge=0.0, lt=1.0, description="EMA of the denoiser's weights")
-    decoder_t_max: float = Field(
-        0.15, ge=0.0, le=1.0, description="the decoder trains on latents noised at t ≤ this"
-    )
-    decoder_positions: PositiveInt = Field(
-        8,
-        description="positions per row (a random subset) at which the decoder's cross-entropy "
-        "is taken in training: the vocabulary-wide softmax is the costliest part of a CPU step",
-    )
 
 
 def schedule_d(config: TextDiffusionConfig) -> float:

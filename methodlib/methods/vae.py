@@ -15,24 +15,16 @@ practice; a Bernoulli draw is salt-and-pepper noise).
 from __future__ import annotations
 
 import math
-from typing import Literal
 
 import torch
 import torch.nn.functional as F
-from pydantic import Field, PositiveFloat
 from torch import nn
 
-from methodlib.methods.autoencoding import AutoencodingConfig, AutoencodingMethod
-
-
-class VAEConfig(AutoencodingConfig):
-    name: Literal["vae"] = "vae"
-    likelihood: Literal["bernoulli", "gaussian"] = "bernoulli"
-    sigma: PositiveFloat = Field(0.1, description="pixel scale of the gaussian likelihood")
+from methodlib.methods.autoencoders.configs import VAEConfig
+from methodlib.methods.autoencoding import AutoencodingMethod
 
 
 class VAE(AutoencodingMethod):
-    name = "vae"
     Config = VAEConfig
 
     def losses(self, model: nn.Module, x: torch.Tensor) -> torch.Tensor:

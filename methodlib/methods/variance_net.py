@@ -31,28 +31,15 @@ at chance (noise on the logits only costs likelihood at first, so its σ collaps
 
 from __future__ import annotations
 
-from typing import Literal
-
 import torch
-from pydantic import Field
 from torch import nn
 
 from methodlib.errors import RunError
-from methodlib.methods.base import Method, MethodConfig, sampled_proba
+from methodlib.methods.base import Method, sampled_proba
+from methodlib.methods.ensembles.configs import VarianceNetConfig
 from methodlib.methods.gaussian_layers import VarianceConv2d, VarianceLinear
 from methodlib.metrics.pruning import weight_layers
 from methodlib.models import Layers, build_model
-
-
-class VarianceNetConfig(MethodConfig):
-    name: Literal["variance_net"] = "variance_net"
-    variance_layers: Literal["hidden", "all"] | list[int] = Field(
-        [0],
-        description='which weight layers are variance layers: "hidden" (all but the last), '
-        '"all", or positions in forward order (0 = first, -1 = last)',
-    )
-    samples: int = Field(20, ge=1, description="stochastic forward passes averaged at test time")
-    val_samples: int = Field(5, ge=1, description="passes of the per-epoch validation")
 
 
 class VarianceLayers(Layers):
@@ -76,7 +63,6 @@ class VarianceLayers(Layers):
 
 
 class VarianceNet(Method):
-    name = "variance_net"
     Config = VarianceNetConfig
     config: VarianceNetConfig
 

@@ -7,20 +7,14 @@ which leaves KL = ½·log(1 + 1/α).
 
 from __future__ import annotations
 
-from typing import Literal
-
 import torch
 
 from methodlib.methods.bayes_layers import kl_ard
-from methodlib.methods.sparse_vd import SparseVD, SparseVDConfig
-
-
-class VDARDConfig(SparseVDConfig):
-    name: Literal["vd_ard"] = "vd_ard"  # type: ignore[assignment]
+from methodlib.methods.pruning.configs import VDARDConfig
+from methodlib.methods.sparse_vd import SparseVD
 
 
 class VDARD(SparseVD):
-    name = "vd_ard"
     Config = VDARDConfig
 
     @staticmethod

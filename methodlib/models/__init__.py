@@ -1,4 +1,5 @@
-"""Architectures by the name a pipeline file uses for them."""
+"""Architectures by the name a pipeline file uses for them: the constructors. What task and
+interface each serves is in the torch-free `methodlib.model_catalog`, under the same names."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 
 from torch import nn
 
+from methodlib.model_catalog import MODEL_NAMES, model_interface, model_task
 from methodlib.models.denoisers import ConvDenoiser, MLPDenoiser
 from methodlib.models.gan_nets import AutoencodingGAN
 from methodlib.models.layers import Layers
@@ -25,22 +27,12 @@ MODELS: dict[str, Any] = {
     **TRANSFORMER_SIZES,
 }
 """Constructors taking (input_shape, n_classes, layers); `_bn` variants add batch norm. The
-denoisers and `dcgan` (generation methods only) carry `task = "generation"`; `dcgan` also
-`interface = "autoencoder"`. The transformer sizes (text methods only) are no constructors:
-they carry `task = "text"` and the width, depth, heads and feed-forward width from which each
-text method builds its own networks."""
-
-
-def model_task(name: str) -> str:
-    """The task whose methods can use the architecture: "classification" unless it says."""
-    return getattr(MODELS[name], "task", "classification")
-
-
-def model_interface(name: str) -> str | None:
-    """How methods use the architecture beyond its task: None for a plain forward pass (the
-    classifiers, the denoisers' forward(x, t)), "autoencoder" for `dcgan`, whose methods reach
-    into its generator, encoder and discriminators."""
-    return getattr(MODELS[name], "interface", None)
+transformer sizes (text methods only) are no constructors: they carry the width, depth, heads
+and feed-forward width from which each text method builds its own networks."""
+if tuple(MODELS) != MODEL_NAMES:
+    raise ImportError(
+        "methodlib.models.MODELS and model_catalog.MODEL_CATALOG name different models"
+    )
 
 
 def build_model(

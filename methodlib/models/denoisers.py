@@ -5,7 +5,7 @@ the clean example x̂0, as the method reads it).
 Sized for CPU: `mlp_denoiser` (a residual MLP) for vectors on the cube, simplex and sphere;
 `conv_denoiser` (a two-level U-Net without attention) for 8×8 digits and 28×28 MNIST. The step
 enters through a sinusoidal embedding (Vaswani et al. 2017, as in Ho et al. 2020) added to every
-block. `task = "generation"` tells the method contract tests which models a method can use.
+block. Both are for the generation task (`methodlib.model_catalog`).
 """
 
 from __future__ import annotations
@@ -48,8 +48,6 @@ def _steps(x: torch.Tensor, t: torch.Tensor | None) -> torch.Tensor:
 class MLPDenoiser(nn.Module):
     """x (B, d), t (B,) → (B, d): h = W x + e(t), then `depth` residual blocks
     h ← h + W_k SiLU(h + e_k(t))."""
-
-    task = "generation"
 
     def __init__(
         self,
@@ -100,8 +98,6 @@ class ConvDenoiser(nn.Module):
     residual block each way and a skip connection. 8×8 → 4×4 and 28×28 → 14×14; average pooling
     down, nearest-neighbour upsampling up, so every weight layer comes from the `Layers`
     factory."""
-
-    task = "generation"
 
     def __init__(
         self,

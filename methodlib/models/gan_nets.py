@@ -18,13 +18,12 @@ balance of updates. They take images in [0, 1]:
 - `joint`: (x, z) ↦ logit, ALI/BiGAN's (x, E(x)) against (G(z), z).
 
 `forward(x)` is the reconstruction G(μ_E(x)): what the parameter and FLOP counts measure.
-`task = "generation"` and `interface = "autoencoder"` say which methods can use the module.
+Generation methods of the "autoencoder" interface use it (`methodlib.model_catalog`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import ClassVar
 
 import torch
 import torch.nn.functional as F
@@ -173,9 +172,6 @@ class JointDiscriminator(nn.Module):
 class AutoencodingGAN(nn.Module):
     """G, E and the named discriminators; `generator_parameters` are what the shared optimizer
     trains, `discriminator_parameters` what the method's own optimizer trains."""
-
-    task: ClassVar[str] = "generation"
-    interface: ClassVar[str] = "autoencoder"
 
     def __init__(
         self,

@@ -16,7 +16,6 @@ Blocks are pre-LN `nn.TransformerEncoderLayer`s with learned position embeddings
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
 
 import torch
 from torch import nn
@@ -37,7 +36,6 @@ class TransformerSize:
     depth: int
     heads: int
     ff: int
-    task: ClassVar[str] = "text"
 
 
 TRANSFORMER_SIZES: dict[str, TransformerSize] = {

@@ -8,8 +8,8 @@ from pathlib import Path
 import pandas as pd
 
 from methodlib.io import atomic_path
-from methodlib.methods import METHODS
-from methodlib.report.pruning_plots import pruning_figures
+from methodlib.methods import method_config
+from methodlib.report.pruning_targets import pruning_figures
 from methodlib.report.tables import read_tidy
 from methodlib.spec import Pipeline
 
@@ -73,7 +73,9 @@ def write_index(pipeline: Pipeline, metrics_csv: str | Path, out: str | Path) ->
             "",
         ]
         texts = [
-            e for e in experiments if METHODS[pipeline.experiments[e].method.name].task == "text"
+            e
+            for e in experiments
+            if method_config(pipeline.experiments[e].method.name).task == "text"
         ]
         if texts:
             lines += ["Generated texts: " + ", ".join(f"[{e}](samples/{e}.md)" for e in texts), ""]

@@ -24,61 +24,11 @@ from methodlib.io import read_json  # noqa: E402
 from methodlib.methods import METHODS, DataInfo  # noqa: E402
 from methodlib.methods.bayes_layers import VariationalMethod  # noqa: E402
 from methodlib.report.plots import save_figure  # noqa: E402
+from methodlib.report.pruning_targets import pruning_figures  # noqa: E402, F401 (tests import it here)
 from methodlib.report.tables import read_tidy  # noqa: E402
 from methodlib.spec import Pipeline  # noqa: E402
 
 KEPT_PREFIX = "kept_fraction_"
-
-
-def pruning_experiments(pipeline: Pipeline, study: str) -> list[str]:
-    """The study's experiments whose method prunes by a per-weight or per-unit statistic."""
-    return [
-        name
-        for name in pipeline.experiments_in(study)
-        if issubclass(METHODS[pipeline.experiments[name].method.name], VariationalMethod)
-    ]
-
-
-def histogram_path(experiment: str) -> str:
-    """Relative to reports/, like the other figures."""
-    return f"pruning/histograms/{experiment}.png"
-
-
-def kept_fraction_path(study: str) -> str:
-    return f"pruning/kept_fraction/{study}.png"
-
-
-def pruning_figures(pipeline: Pipeline, study: str) -> list[tuple[str, str, str]]:
-    """(title, path relative to reports/, caption) of every pruning figure of a study: the
-    workflow's targets and the index's entries both come from here."""
-    experiments = pruning_experiments(pipeline, study)
-    if not experiments:
-        return []
-    figures = [
-        (
-            "kept_fraction",
-            kept_fraction_path(study),
-            "Fraction of neurons (fully connected layers) or channels (conv layers) that the "
-            "pruned network keeps, per layer (mean and one standard deviation over seeds); "
-            "`input` is the fraction of input features the first layer still reads.",
-        )
-    ]
-    for name in experiments:
-        method = pipeline.experiments[name].method
-        if method.name == "sbp":
-            caption = (
-                f"{name}: log10 signal-to-noise ratio of every neuron/channel's multiplicative "
-                f"noise, per layer, pooled over seeds; groups at or left of the dashed line "
-                f"(SNR ≤ {method.snr_threshold:g}) are removed."
-            )
-        else:
-            caption = (
-                f"{name}: log α of every weight, per layer, pooled over seeds (clipped to "
-                f"[−8, 8]); weights at or right of the dashed line (log α ≥ "
-                f"{method.threshold:g}) are zeroed at test time."
-            )
-        figures.append((f"{name}: pruning statistic", histogram_path(name), caption))
-    return figures
 
 
 def plot_unit_statistics(
@@ -86,11 +36,11 @@ def plot_unit_statistics(
     experiment: str,
     models: list[str | Path],
     out: str | Path,
-    data_root: str | Path = "data/prepared",
+    data_dir: str | Path,
 ) -> None:
     """Histograms per layer of the pruning statistic of an experiment's runs (`model.pt`)."""
     exp = pipeline.experiments[experiment]
-    meta = read_json(Path(data_root) / exp.dataset / "meta.json")
+    meta = read_json(Path(data_dir) / "meta.json")
     info = DataInfo(tuple(meta["input_shape"]), meta["n_classes"], meta["sizes"]["train"])
     method = METHODS[exp.method.name](exp.method, exp.model, info)
     if not isinstance(method, VariationalMethod):

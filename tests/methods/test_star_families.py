@@ -7,6 +7,7 @@ passes is not passing by luck, and a wrong constant (a factor of 2, a missing A_
 
 from __future__ import annotations
 
+import inspect
 import math
 
 import numpy as np
@@ -15,6 +16,7 @@ import torch
 from scipy import stats
 from scipy.special import gammaln
 
+from methodlib.methods.diffusion.configs import FAMILY_SCHEDULES
 from methodlib.methods.star_families import (
     FAMILIES,
     GaussianFamily,
@@ -321,3 +323,11 @@ def test_beta_cosine_spacing_follows_the_gaussian_star_snrs() -> None:
     assert (np.diff(excess) <= 0).all()
     with pytest.raises(ValueError, match="spacing"):
         make_family("beta", 50, spacing="linear")
+
+
+def test_config_schedule_table_matches_the_families() -> None:
+    """The torch-free config check knows each family's fields and defaults from a table."""
+    for name, cls in FAMILIES.items():
+        params = inspect.signature(cls.__init__).parameters
+        defaults = {k: p.default for k, p in params.items() if k not in ("self", "steps")}
+        assert defaults == FAMILY_SCHEDULES[name]

@@ -1,0 +1,52 @@
+"""The base of every method's config model, torch-free: the schema and the workflow's DAG read
+a method's settings and what it is (its task, the architectures it takes, the figures it
+gets) from here without importing its implementation."""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt
+
+
+class MethodConfig(BaseModel):
+    """Base of every method's config; `name` is the discriminator the YAML uses.
+
+    The class variables say what the schema and the DAG need to know about the method; its
+    `Method` class reads them from here, so they are said once."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str
+
+    implementation: ClassVar[str]
+    """`module:Class` of the method's `Method`, imported only when a run needs it."""
+    task: ClassVar[str] = "classification"
+    interface: ClassVar[str | None] = None
+    """The architecture interface the method calls (`model_catalog.model_interface`)."""
+    batch_norm: ClassVar[bool] = True
+    """Whether the method works on the `_bn` architectures (pruning methods shrink networks
+    layer by layer and do not)."""
+    needs_batch_norm: ClassVar[bool] = False
+    """Whether the method works only on the `_bn` architectures (stochastic batch norm)."""
+    reconstructs: ClassVar[bool] = False
+    """Whether the method also reconstructs its inputs (autoencoders: their figures)."""
+    variational_pruning: ClassVar[bool] = False
+    """Whether the method prunes by a per-weight or per-unit statistic (its histograms)."""
+
+    @classmethod
+    def method_name(cls) -> str:
+        return cls.model_fields["name"].default
+
+
+class GenerativeConfig(MethodConfig):
+    """Fields every generation method has (the diffusion models and the autoencoders)."""
+
+    task: ClassVar[str] = "generation"
+    batch_norm: ClassVar[bool] = False
+
+    samples: PositiveInt | None = Field(
+        None, description="samples drawn after training (default: the test split's size)"
+    )
+    projection: Literal["none", "clip", "project"] = Field(
+        "project", description="how final samples are mapped into a constrained data domain"
+    )

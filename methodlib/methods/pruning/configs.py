@@ -1,0 +1,90 @@
+"""Config models of the pruning family (`dense`, `sparse_vd`, `vd_ard`, `sbp`,
+`bayes_incremental`), torch-free: see `methodlib.methods.config`."""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+from pydantic import Field, model_validator
+
+from methodlib.methods.config import MethodConfig
+
+
+class DenseConfig(MethodConfig):
+    name: Literal["dense"] = "dense"
+    implementation: ClassVar[str] = "methodlib.methods.dense:Dense"
+
+
+class VariationalConfig(MethodConfig):
+    """Settings every Bayesian pruning method has: the KL weight, its warm-up, and the
+    learning-rate factor of the variational parameters."""
+
+    kl_weight: float = Field(1.0, ge=0, description="final β in NLL + β·KL/N")
+    kl_warmup: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="fraction of training over which β rises linearly from 0 to kl_weight",
+    )
+    variational_lr_scale: float = Field(
+        1.0,
+        gt=0,
+        description="learning-rate factor of the variational parameters (log σ², μ, log σ): "
+        "they must travel several units, which takes many steps at a weight's learning rate",
+    )
+
+
+class SparseVDConfig(VariationalConfig):
+    name: Literal["sparse_vd"] = "sparse_vd"
+    implementation: ClassVar[str] = "methodlib.methods.sparse_vd:SparseVD"
+    variational_pruning: ClassVar[bool] = True
+    batch_norm: ClassVar[bool] = False
+    threshold: float = Field(3.0, description="weights with log α ≥ threshold are zeroed at test")
+    log_sigma2_init: float = Field(-10.0, description="initial log σ² of every weight")
+
+
+class VDARDConfig(SparseVDConfig):
+    name: Literal["vd_ard"] = "vd_ard"  # type: ignore[assignment]
+    implementation: ClassVar[str] = "methodlib.methods.vd_ard:VDARD"
+
+
+class SBPConfig(VariationalConfig):
+    name: Literal["sbp"] = "sbp"
+    implementation: ClassVar[str] = "methodlib.methods.sbp:SBP"
+    variational_pruning: ClassVar[bool] = True
+    batch_norm: ClassVar[bool] = False
+    snr_threshold: float = Field(1.0, gt=0, description="groups with SNR ≤ this are removed")
+    a: float = Field(-20.0, description="lower end of log θ's range (posterior and prior)")
+    b: float = Field(0.0, description="upper end of log θ's range")
+    mu_init: float = Field(0.0, description="initial μ of every group's log θ")
+    log_sigma_init: float = Field(-5.0, description="initial log σ of every group's log θ")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> SBPConfig:
+        if not self.a < self.b:
+            raise ValueError(f"need a < b, got a = {self.a}, b = {self.b}")
+        return self
+
+
+class BayesIncrementalConfig(MethodConfig):
+    name: Literal["bayes_incremental"] = "bayes_incremental"
+    implementation: ClassVar[str] = "methodlib.methods.bayes_incremental:BayesIncremental"
+    strategy: Literal["bayes", "finetune", "joint"] = Field(
+        "bayes",
+        description="bayes: variational posterior of each chunk is the next chunk's prior; "
+        "finetune: maximum likelihood on each new chunk only; joint: all data every epoch",
+    )
+    chunks: int = Field(
+        5, ge=1, description="K, the parts the training data arrive in (needs epochs ≥ K)"
+    )
+    seed: int = Field(0, ge=0, description="seed of the random split into chunks")
+    prior_std: float = Field(0.1, gt=0, description="σ of the first chunk's prior N(0, σ²)")
+    log_sigma_init: float = Field(-4.0, description="initial log σ of every posterior weight")
+    kl_weight: float = Field(1.0, ge=0, description="β in NLL + β·KL/|chunk| (bayes only)")
+    variational_lr_scale: float = Field(
+        10.0,
+        gt=0,
+        description="learning-rate factor of the posterior log σ: the variances must settle "
+        "within one chunk, or the next chunk's prior is far too tight",
+    )
+    samples: int = Field(10, ge=1, description="Monte Carlo passes per prediction (bayes)")

@@ -1,0 +1,43 @@
+"""The architectures a pipeline file can name, torch-free: what task each serves and which
+interface its methods call. The schema and `methods.model_problem` read this; the constructors
+are in `methodlib.models`, under the same names."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    task: str = "classification"
+    """The task whose methods can use the architecture."""
+    interface: str | None = None
+    """How methods use it beyond its task: None for a plain forward pass (the classifiers, the
+    denoisers' forward(x, t)), "autoencoder" for `dcgan`, whose methods reach into its
+    generator, encoder and discriminators."""
+
+
+MODEL_CATALOG: dict[str, ModelEntry] = {
+    "lenet300_100": ModelEntry(),
+    "lenet300_100_bn": ModelEntry(),
+    "lenet5": ModelEntry(),
+    "lenet5_bn": ModelEntry(),
+    "mlp_denoiser": ModelEntry("generation"),
+    "conv_denoiser": ModelEntry("generation"),
+    "dcgan": ModelEntry("generation", "autoencoder"),
+    "transformer_tiny": ModelEntry("text"),
+    "transformer_small": ModelEntry("text"),
+    "transformer_base": ModelEntry("text"),
+}
+"""`_bn` variants add batch norm. The transformer sizes are for text methods, which build their
+own networks from the size."""
+
+MODEL_NAMES: tuple[str, ...] = tuple(MODEL_CATALOG)
+
+
+def model_task(name: str) -> str:
+    return MODEL_CATALOG[name].task
+
+
+def model_interface(name: str) -> str | None:
+    return MODEL_CATALOG[name].interface
