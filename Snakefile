@@ -1,7 +1,7 @@
 """The experiment workflow: prepare data, train every experiment × seed, evaluate, report.
 
 Everything is computed from the validated pipeline file (`pipeline.yaml`, or the file given
-with `--configfile`); see docs/architecture.md.
+with `--configfile`) through `methodlib.paths`; see docs/architecture.md.
 """
 
 
@@ -15,7 +15,7 @@ include: "rules/report.smk"
 rule all:
     default_target: True
     input:
-        all_targets(),
+        LAYOUT.all_targets(),
 
 
 for _study in PIPELINE.study_names():
@@ -24,4 +24,4 @@ for _study in PIPELINE.study_names():
         name:
             f"study_{_study}"
         input:
-            study_targets(_study),
+            LAYOUT.study_targets(_study),

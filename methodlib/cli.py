@@ -14,6 +14,7 @@ import typing
 from pathlib import Path
 
 from methodlib.errors import RunError, SpecError
+from methodlib.paths import Layout
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -44,15 +45,17 @@ def _parser() -> argparse.ArgumentParser:
     p = command("prepare", _prepare, "prepare one dataset's splits")
     p.add_argument("--pipeline", required=True)
     p.add_argument("--dataset", required=True)
-    p.add_argument("--out", required=True)
+    p.add_argument("--out", help="folder to write (default: data/prepared/<dataset>/<config hash>)")
 
     p = command("train", _train, "train one run (experiment × seed), resuming if interrupted")
     p.add_argument("--pipeline", required=True)
     p.add_argument("--experiment", required=True)
     p.add_argument("--seed", type=int, required=True)
-    p.add_argument("--out", required=True, help="run folder")
-    p.add_argument("--data-root", default="data/prepared")
-    p.add_argument("--results-root", default="results")
+    p.add_argument("--out", help="run folder (default: results/<experiment>/<hash>/seed<N>)")
+    p.add_argument("--data", help="the prepared dataset's folder (default: its place in data/)")
+    p.add_argument(
+        "--init", help="the run folder `init_from` starts from (default: its place in results/)"
+    )
     p.add_argument("--threads", type=int, default=None, help="CPU threads for torch")
 
     p = command(
@@ -94,9 +97,6 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--figure", required=True)
     p.add_argument("--metrics", required=True)
     p.add_argument("--out", required=True)
-    p.add_argument(
-        "--results-root", default="results", help="run folders (`epochs` figures read their logs)"
-    )
 
     p = command("curves", _curves, "draw an experiment's training curves")
     p.add_argument("--experiment", required=True)
@@ -118,7 +118,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--pipeline", required=True)
     p.add_argument("--experiment", required=True)
-    p.add_argument("--data-root", default="data/prepared")
+    p.add_argument("--data", required=True, help="the prepared dataset's folder")
     p.add_argument("--out", required=True)
     p.add_argument("predictions", help="predictions.npz of the experiment's first seed")
     p.add_argument("model", help="model.pt of the same run")
@@ -126,7 +126,7 @@ def _parser() -> argparse.ArgumentParser:
     p = command("plot-pruning", _plot_pruning, "histograms of a pruning run's log α or SNR")
     p.add_argument("--pipeline", required=True)
     p.add_argument("--experiment", required=True)
-    p.add_argument("--data-root", default="data/prepared")
+    p.add_argument("--data", required=True, help="the prepared dataset's folder")
     p.add_argument("--out", required=True)
     p.add_argument("models", nargs="+", help="model.pt of each seed")
 
@@ -206,8 +206,9 @@ def _prepare(args) -> None:
     pipeline = _load(args.pipeline)
     if args.dataset not in pipeline.datasets:
         raise RunError(f"dataset {args.dataset!r} is not defined in {args.pipeline}")
-    meta = prepare_dataset(args.dataset, pipeline.datasets[args.dataset], args.out)
-    print(f"{args.dataset}: {meta['sizes']} -> {args.out}")
+    out = args.out or Layout(pipeline).prepared(args.dataset)
+    meta = prepare_dataset(args.dataset, pipeline.datasets[args.dataset], out)
+    print(f"{args.dataset}: {meta['sizes']} -> {out}")
 
 
 def _train(args) -> None:
@@ -222,13 +223,14 @@ def _train(args) -> None:
     if args.experiment not in pipeline.experiments:
         raise RunError(f"experiment {args.experiment!r} is not defined in {args.pipeline}")
     claim_gpu(pipeline.device_of(args.experiment))  # a GPU of its own, held until the job ends
+    exp, layout = pipeline.experiments[args.experiment], Layout(pipeline)
     train_run(
         pipeline,
         args.experiment,
         args.seed,
-        args.out,
-        data_root=args.data_root,
-        results_root=args.results_root,
+        args.out or layout.run_dir(args.experiment, args.seed),
+        data_dir=args.data or layout.prepared(exp.dataset),
+        init_dir=args.init or (exp.init_from and layout.run_dir(exp.init_from, args.seed)),
         progress=True,
     )
 
@@ -280,7 +282,7 @@ def _combine(args) -> None:
 def _plot(args) -> None:
     from methodlib.report.plots import plot_figure
 
-    plot_figure(_load(args.pipeline), args.figure, args.metrics, args.out, args.results_root)
+    plot_figure(_load(args.pipeline), args.figure, args.metrics, args.out)
 
 
 def _curves(args) -> None:
@@ -306,16 +308,14 @@ def _plot_autoencoder(args) -> None:
     from methodlib.report.autoencoder_plots import plot_autoencoder
 
     pipeline = _load(args.pipeline)
-    plot_autoencoder(
-        pipeline, args.experiment, args.predictions, args.model, args.out, args.data_root
-    )
+    plot_autoencoder(pipeline, args.experiment, args.predictions, args.model, args.out, args.data)
 
 
 def _plot_pruning(args) -> None:
     from methodlib.report.pruning_plots import plot_unit_statistics
 
     pipeline = _load(args.pipeline)
-    plot_unit_statistics(pipeline, args.experiment, args.models, args.out, args.data_root)
+    plot_unit_statistics(pipeline, args.experiment, args.models, args.out, args.data)
 
 
 def _plot_kept(args) -> None:

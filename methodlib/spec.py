@@ -34,6 +34,8 @@ from pydantic import (
 from methodlib.errors import SpecError, closest, format_validation_error
 from methodlib.methods import MethodConfigUnion, method_config, model_problem
 from methodlib.model_catalog import MODEL_NAMES
+from methodlib.tasks import get_task
+from methodlib.tasks.base import matches
 
 NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_.+=-]*$"
 """Experiment, dataset, study and figure names become file paths and Snakemake wildcards."""
@@ -353,8 +355,21 @@ class Pipeline(StrictModel):
         }
 
     def experiment_hash(self, name: str) -> str:
-        blob = json.dumps(self.resolved_experiment(name), sort_keys=True)
-        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+        """A run's identity: its resolved config, and that of the run it starts from (so two
+        pipelines whose `init_from` sources differ never share a run folder)."""
+        resolved = self.resolved_experiment(name)
+        source = self.experiments[name].init_from
+        if source is not None:
+            resolved["init_from_hash"] = self.experiment_hash(source)
+        return _hash(resolved)
+
+    def dataset_hash(self, name: str) -> str:
+        """A prepared dataset's identity: its config (the fields that change the data)."""
+        return _hash(trigger_fields(self.datasets[name]))
+
+
+def _hash(value: Any) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()[:16]
 
 
 class _StrictLoader(yaml.SafeLoader):
@@ -405,12 +420,83 @@ def _one_line(exc: yaml.YAMLError) -> str:
     return " ".join(str(exc).split())
 
 
+SECTIONS = ("datasets", "studies", "experiments", "sweeps", "reports")
+"""The named sections: an included file adds entries to them."""
+INCLUDE = "include"
+
+
 def load_pipeline(path: str | Path) -> Pipeline:
-    """Read and validate a pipeline file; raise `SpecError` naming every problem."""
-    return validate_pipeline(read_yaml(path), source=str(path))
+    """Read and validate a pipeline file and the files it includes; raise `SpecError` naming
+    every problem at once, each with the file it came from when that is an included one."""
+    raw, files = read_pipeline(path)
+    return validate_pipeline(raw, source=str(path), files=files)
 
 
-def validate_pipeline(raw: Any, source: str = "<pipeline>") -> Pipeline:
+def read_pipeline(path: str | Path) -> tuple[Any, dict[tuple[str, str], str]]:
+    """The pipeline file with its `include:` files merged in, and the file each named entry of
+    an included file came from: {(section, name): file}."""
+    files: dict[tuple[str, str], str] = {}
+    raw = _read_with_includes(Path(path), files, chain=())
+    return raw, {key: file for key, file in files.items() if file != str(path)}
+
+
+def _read_with_includes(
+    path: Path, files: dict[tuple[str, str], str], chain: tuple[Path, ...]
+) -> Any:
+    raw = read_yaml(path)
+    if not isinstance(raw, dict) or INCLUDE not in raw:
+        if isinstance(raw, dict):
+            files.update({(s, n): str(path) for s in SECTIONS for n in _names(raw.get(s))})
+        return raw
+    raw = dict(raw)
+    includes = raw.pop(INCLUDE)
+    if not (isinstance(includes, list) and all(isinstance(i, str) for i in includes)):
+        raise SpecError(str(path), [f"{INCLUDE}: expected a list of YAML file paths"])
+    files.update({(s, n): str(path) for s in SECTIONS for n in _names(raw.get(s))})
+    for entry in includes:
+        child = (path.parent / entry) if not Path(entry).is_absolute() else Path(entry)
+        if child.resolve() in {p.resolve() for p in (*chain, path)}:
+            raise SpecError(str(path), [f"{INCLUDE}: {entry!r} includes itself (a loop)"])
+        part = _read_with_includes(child, files, (*chain, path))
+        if not isinstance(part, dict):
+            raise SpecError(str(child), ["an included file must be a mapping of sections"])
+        problems = [
+            f"{key}: only the main pipeline file sets it; an included file adds entries to "
+            f"{', '.join(SECTIONS)}"
+            for key in part
+            if key not in SECTIONS
+        ]
+        for section in SECTIONS:
+            entries = part.get(section)
+            if entries is None:
+                continue
+            if not isinstance(entries, dict):
+                problems.append(f"{section}: expected a mapping of names to entries")
+                continue
+            merged = dict(raw.get(section) or {})
+            for name, entry_value in entries.items():
+                if name in merged:
+                    problems.append(
+                        f"{section}.{name}: also defined in {files.get((section, name), path)}; "
+                        "names must be unique across included files"
+                    )
+                merged[name] = entry_value
+            raw[section] = merged
+        if problems:
+            raise SpecError(str(child), problems)
+    return raw
+
+
+def _names(section: Any) -> list[str]:
+    return [str(n) for n in section] if isinstance(section, dict) else []
+
+
+def validate_pipeline(
+    raw: Any, source: str = "<pipeline>", files: dict[tuple[str, str], str] | None = None
+) -> Pipeline:
+    """Validate a pipeline mapping and report every problem in one pass: an invalid entry is
+    reported and left out, and the cross references and figures of the rest are still
+    checked (a reference to an entry that is itself invalid is not reported twice)."""
     if not isinstance(raw, dict):
         kind = "empty" if raw is None else type(raw).__name__
         raise SpecError(
@@ -418,16 +504,45 @@ def validate_pipeline(raw: Any, source: str = "<pipeline>") -> Pipeline:
             [f"the file must be a mapping of sections (datasets, experiments, ...), got {kind}"],
         )
     raw, origins, problems = _expand(raw)
-    if problems:
-        raise SpecError(source, problems)
+    pipeline, invalid = None, {}
     try:
         pipeline = Pipeline.model_validate(raw)
     except ValidationError as exc:
-        raise SpecError(source, format_validation_error(exc, Pipeline, origins)) from None
-    problems = _check_references(pipeline)
-    if problems:
-        raise SpecError(source, problems)
+        problems += format_validation_error(exc, Pipeline, origins)
+        pipeline, invalid = _valid_part(raw, exc)
+    if pipeline is not None:
+        problems += _check_references(pipeline, invalid) + _check_figures(pipeline)
+    if problems or pipeline is None:
+        raise SpecError(source, [_with_file(p, files or {}) for p in problems])
     return pipeline
+
+
+def _valid_part(
+    raw: dict[str, Any], exc: ValidationError
+) -> tuple[Pipeline | None, dict[str, set[str]]]:
+    """The pipeline without its invalid named entries, and those entries' names by section;
+    None when a problem lies outside the named entries (seeds, defaults, a section's type)."""
+    invalid: dict[str, set[str]] = {}
+    for err in exc.errors(include_url=False):
+        loc = err["loc"]
+        if len(loc) < 2 or loc[0] not in SECTIONS:
+            return None, invalid
+        invalid.setdefault(str(loc[0]), set()).add(str(loc[1]))
+    part = dict(raw)
+    for section, names in invalid.items():
+        part[section] = {k: v for k, v in (raw.get(section) or {}).items() if k not in names}
+    try:
+        return Pipeline.model_validate(part), invalid
+    except ValidationError:
+        return None, invalid
+
+
+def _with_file(problem: str, files: dict[tuple[str, str], str]) -> str:
+    """Name the included file a problem's entry came from (`experiments.x: ... [in a.yaml]`)."""
+    section, _, rest = problem.partition(".")
+    name = re.split(r"[.:\s]", rest, maxsplit=1)[0]
+    file = files.get((section, name))
+    return f"{problem} [in {file}]" if file else problem
 
 
 def _expand(raw: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str], list[str]]:
@@ -515,11 +630,15 @@ def trigger_fields(spec: BaseModel) -> dict[str, Any]:
     return {k: v for k, v in dump.items() if not (k in UNSET_NOT_A_TRIGGER and v is None)}
 
 
-def _check_references(p: Pipeline) -> list[str]:
+def _check_references(p: Pipeline, invalid: dict[str, set[str]] | None = None) -> list[str]:
+    """Names that point nowhere; `invalid` entries (already reported) count as defined."""
+    invalid = invalid or {}
     problems = []
     studies = {DEFAULT_STUDY, *p.studies}
     for name, exp in p.experiments.items():
-        if exp.dataset not in p.datasets:
+        if exp.dataset in invalid.get("datasets", ()):
+            pass
+        elif exp.dataset not in p.datasets:
             problems.append(
                 f"experiments.{name}.dataset: {exp.dataset!r} is not defined under datasets"
                 f"{closest(exp.dataset, p.datasets)} (defined: {', '.join(p.datasets)})"
@@ -532,7 +651,7 @@ def _check_references(p: Pipeline) -> list[str]:
                 f"experiments.{name}.dataset: {exp.dataset!r} is {kind} dataset, but method "
                 f"{exp.method.name!r} is for the {method_config(exp.method.name).task} task"
             )
-        if exp.study not in studies:
+        if exp.study not in studies | invalid.get("studies", set()):
             problems.append(
                 f"experiments.{name}.study: {exp.study!r} is not declared under studies"
                 f"{closest(exp.study, studies)}"
@@ -543,7 +662,7 @@ def _check_references(p: Pipeline) -> list[str]:
                 f"seeds, but the experiment runs {len(p.seeds_of(name))} ({p.seeds_of(name)}); "
                 "add seeds or lower the size"
             )
-        if exp.init_from is not None:
+        if exp.init_from is not None and exp.init_from not in invalid.get("experiments", ()):
             if exp.init_from not in p.experiments:
                 problems.append(
                     f"experiments.{name}.init_from: {exp.init_from!r} is not an experiment"
@@ -558,7 +677,9 @@ def _check_references(p: Pipeline) -> list[str]:
                 )
     for name, study in p.studies.items():
         ref = study.dee_reference
-        if ref is not None and ref not in p.reported_experiments(name):
+        if ref in invalid.get("experiments", ()):
+            pass
+        elif ref is not None and ref not in p.reported_experiments(name):
             problems.append(
                 f"studies.{name}.dee_reference: {ref!r} is not an experiment of this study or "
                 f"the studies it includes{closest(ref, p.reported_experiments(name))}"
@@ -569,18 +690,81 @@ def _check_references(p: Pipeline) -> list[str]:
                 "ensemble is evaluated for it; add `ensemble: {}` to that experiment"
             )
         for other in study.include:
+            if other in invalid.get("studies", ()):
+                continue
             if other not in studies or other == name:
                 problems.append(
                     f"studies.{name}.include: {other!r} is not another declared study"
                     f"{closest(other, set(studies) - {name})}"
                 )
     for name, fig in p.reports.items():
-        if fig.study not in studies:
+        if fig.study not in studies | invalid.get("studies", set()):
             problems.append(
                 f"reports.{name}.study: {fig.study!r} is not declared under studies"
                 f"{closest(fig.study, studies)}"
             )
     return problems
+
+
+TABLE_KEYS = ("experiment", "method", "dataset", "model", "seed", "samples")
+"""The columns of the tidy table besides `metric` and `value` (report/tables.py)."""
+
+
+def _check_figures(p: Pipeline) -> list[str]:
+    """Every column a figure names must exist once its study has run: a key of the tidy
+    table, a metric that the study's tasks and methods declare (a train_log.csv column for
+    `kind: epochs`), or a config field of its experiments. Caught here, not after training."""
+    problems = []
+    for name, fig in p.reports.items():
+        experiments = p.reported_experiments(fig.study)
+        if not experiments:
+            continue
+        metrics: set[str] = set()
+        log_columns: set[str] = set()
+        for experiment in experiments:
+            method = p.experiments[experiment].method
+            task = get_task(method.task)
+            metrics.update(task.all_metrics(method))
+            log_columns.update(task.all_log_columns(method))
+        if fig.kind == "epochs":
+            if fig.x != "epoch":
+                problems.append(f"reports.{name}.x: an `epochs` figure draws against 'epoch'")
+            if not matches(fig.y, sorted(log_columns)):
+                problems.append(
+                    f"reports.{name}.y: {fig.y!r} is not a column of these runs' "
+                    f"train_log.csv{closest(fig.y, log_columns)} "
+                    f"(columns: {', '.join(sorted(log_columns))})"
+                )
+        elif not matches(fig.y, sorted(metrics)):
+            problems.append(
+                f"reports.{name}.y: {fig.y!r} is not a metric of the runs of study "
+                f"{fig.study!r}{closest(fig.y, metrics)} (metrics: {', '.join(sorted(metrics))})"
+            )
+        named = {"hue": fig.hue, "col": fig.col, **{f"filters.{k}": k for k in fig.filters}}
+        if fig.kind != "epochs" and not fig.y.endswith("*"):  # else x names the number/epoch
+            named["x"] = fig.x
+        for field, column in named.items():
+            if column is None or column in TABLE_KEYS:
+                continue
+            if "." in column and any(_has_field(p, e, column) for e in experiments):
+                continue
+            if fig.kind != "epochs" and matches(column, sorted(metrics)):
+                continue
+            problems.append(
+                f"reports.{name}.{field}: {column!r} is neither a column of the runs table "
+                f"({', '.join(TABLE_KEYS)}), a metric of the study's runs nor a config field "
+                f"such as 'training.lr'{closest(column, [*TABLE_KEYS, *metrics])}"
+            )
+    return problems
+
+
+def _has_field(p: Pipeline, experiment: str, dotted: str) -> bool:
+    value: Any = p.resolved_experiment(experiment)
+    for part in dotted.split("."):
+        if not isinstance(value, dict) or part not in value:
+            return False
+        value = value[part]
+    return True
 
 
 def _init_chain_loops(p: Pipeline, start: str) -> bool:

@@ -198,11 +198,14 @@ def train_run(
     experiment: str,
     seed: int,
     run_dir: str | Path,
-    data_root: str | Path = "data/prepared",
-    results_root: str | Path = "results",
+    data_dir: str | Path,
+    init_dir: str | Path | None = None,
     progress: bool = True,
 ) -> dict[str, Any]:
-    """Train one run to completion (resuming if a matching checkpoint exists); return run.json."""
+    """Train one run to completion (resuming if a matching checkpoint exists); return run.json.
+
+    `data_dir` is the prepared dataset, `init_dir` the run folder of the experiment's
+    `init_from` (the workflow passes both from `methodlib.paths`)."""
     run_dir = Path(run_dir)
     exp = pipeline.experiments[experiment]
     training = exp.training
@@ -211,12 +214,14 @@ def train_run(
     seed_everything(seed)
 
     generation = METHODS[exp.method.name].task == "generation"  # models the data as they are
-    data = load_prepared(Path(data_root) / exp.dataset, standardise=not generation)
+    data = load_prepared(data_dir, standardise=not generation)
     info = data_info(data)
     method = METHODS[exp.method.name](exp.method, exp.model, info)
     model = method.build_model().to(device)
     if exp.init_from is not None:
-        method.init_from(model, load_weights(Path(results_root) / exp.init_from / f"seed{seed}"))
+        if init_dir is None:
+            raise RunError(f"{experiment} starts from {exp.init_from!r}: give its run folder")
+        method.init_from(model, load_weights(Path(init_dir)))
     optimizer = make_optimizer(method.param_groups(model), training)
     scheduler = make_scheduler(optimizer, training)
 

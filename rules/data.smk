@@ -1,18 +1,18 @@
-"""Data preparation: the same command as the DVC stage, so a fresh clone runs without DVC."""
+"""Data preparation: the same command as the DVC stage, so a fresh clone runs without DVC. The
+folder is named by the dataset's config hash (`methodlib.paths`)."""
 
 
 rule prepare_dataset:
     output:
-        directory("data/prepared/{dataset}"),
+        directory(paths.PREPARED),
     params:
-        pipeline=PIPELINE_FILE,
         config=dataset_config,
     conda:
         ENV
     log:
-        "results/logs/prepare_dataset/{dataset}.log",
+        f"{paths.LOGS}/prepare_dataset/{{dataset}}/{{hash}}.log",
     benchmark:
-        "results/benchmarks/prepare_dataset/{dataset}.tsv"
+        f"{paths.BENCHMARKS}/prepare_dataset/{{dataset}}/{{hash}}.tsv"
     shell:
-        "methodlib prepare --pipeline {params.pipeline} --dataset {wildcards.dataset}"
+        "methodlib prepare --pipeline {PIPELINE_FILE} --dataset {wildcards.dataset}"
         " --out {output} > {log} 2>&1"

@@ -1,16 +1,16 @@
-"""Evaluation of each finished run with its task's metrics (image generation runs with their
-dataset's judge classifier), and of deep ensembles across an experiment's runs (for
-experiments with an `ensemble` block)."""
+"""Evaluation of each finished run with its task's metrics (with the dataset's judge where
+the task asks for one), and of deep ensembles across an experiment's runs (for experiments
+with an `ensemble` block)."""
 
 
 rule evaluate_run:
     input:
-        predictions="results/{experiment}/seed{seed}/predictions.npz",
-        run="results/{experiment}/seed{seed}/run.json",
+        predictions=f"{RUN}/predictions.npz",
+        run=f"{RUN}/run.json",
         judge=judge_model,
         data=text_data,
     output:
-        "results/{experiment}/seed{seed}/metrics.json",
+        f"{RUN}/metrics.json",
     params:
         run_dir=input_dir,
         judge=judge_option,
@@ -18,9 +18,9 @@ rule evaluate_run:
     conda:
         ENV
     log:
-        "results/logs/evaluate_run/{experiment}/seed{seed}.log",
+        f"{paths.LOGS}/evaluate_run/{{experiment}}/{{hash}}/seed{{seed}}.log",
     benchmark:
-        "results/benchmarks/evaluate_run/{experiment}/seed{seed}.tsv"
+        f"{paths.BENCHMARKS}/evaluate_run/{{experiment}}/{{hash}}/seed{{seed}}.tsv"
     shell:
         "methodlib evaluate --run {params.run_dir} {params.judge} {params.data} > {log} 2>&1"
 
@@ -29,14 +29,14 @@ rule evaluate_group:
     input:
         ensemble_members,
     output:
-        metrics="results/{experiment}/group/metrics.json",
-        curve="results/{experiment}/group/curve.csv",
+        metrics=f"{GROUP}/metrics.json",
+        curve=f"{GROUP}/curve.csv",
     conda:
         ENV
     log:
-        "results/logs/evaluate_group/{experiment}.log",
+        f"{paths.LOGS}/evaluate_group/{{experiment}}/{{hash}}.log",
     benchmark:
-        "results/benchmarks/evaluate_group/{experiment}.tsv"
+        f"{paths.BENCHMARKS}/evaluate_group/{{experiment}}/{{hash}}.tsv"
     shell:
         "methodlib evaluate-group --experiment {wildcards.experiment} --out {output.metrics}"
         " --curve {output.curve} {input} > {log} 2>&1"

@@ -5,17 +5,15 @@ rule aggregate_study:
     input:
         study_run_metrics,
     output:
-        "reports/studies/{study}/metrics.csv",
-    params:
-        pipeline=PIPELINE_FILE,
+        f"{REPORTS}/studies/{{study}}/metrics.csv",
     conda:
         ENV
     log:
-        "results/logs/aggregate_study/{study}.log",
+        f"{REPORT_LOGS}/aggregate_study/{{study}}.log",
     benchmark:
-        "results/benchmarks/aggregate_study/{study}.tsv"
+        f"{REPORT_BENCHMARKS}/aggregate_study/{{study}}.tsv"
     shell:
-        "methodlib aggregate --pipeline {params.pipeline} --study {wildcards.study}"
+        "methodlib aggregate --pipeline {PIPELINE_FILE} --study {wildcards.study}"
         " --out {output} {input} > {log} 2>&1"
 
 
@@ -23,15 +21,15 @@ rule aggregate_all:
     input:
         study_tables,
     output:
-        csv="reports/metrics.csv",
-        json="reports/metrics.json",
-        curves="reports/curves.csv",
+        csv=f"{REPORTS}/metrics.csv",
+        json=f"{REPORTS}/metrics.json",
+        curves=f"{REPORTS}/curves.csv",
     conda:
         ENV
     log:
-        "results/logs/aggregate_all.log",
+        f"{REPORT_LOGS}/aggregate_all.log",
     benchmark:
-        "results/benchmarks/aggregate_all.tsv"
+        f"{REPORT_BENCHMARKS}/aggregate_all.tsv"
     shell:
         "methodlib combine --out-csv {output.csv} --out-json {output.json}"
         " --out-curves {output.curves} {input} > {log} 2>&1"
@@ -39,26 +37,25 @@ rule aggregate_all:
 
 rule plot_figure:
     input:
-        metrics="reports/studies/{study}/metrics.csv",
+        metrics=f"{REPORTS}/studies/{{study}}/metrics.csv",
         logs=figure_logs,
     output:
         report(
-            "reports/figures/{study}/{figure}.png",
+            f"{REPORTS}/figures/{{study}}/{{figure}}.png",
             caption="report/figure.rst",
             category="{study}",
         ),
     params:
-        pipeline=PIPELINE_FILE,
         config=figure_config,
         caption=figure_caption,
     conda:
         ENV
     log:
-        "results/logs/plot_figure/{study}/{figure}.log",
+        f"{REPORT_LOGS}/plot_figure/{{study}}/{{figure}}.log",
     benchmark:
-        "results/benchmarks/plot_figure/{study}/{figure}.tsv"
+        f"{REPORT_BENCHMARKS}/plot_figure/{{study}}/{{figure}}.tsv"
     shell:
-        "methodlib plot --pipeline {params.pipeline} --figure {wildcards.figure}"
+        "methodlib plot --pipeline {PIPELINE_FILE} --figure {wildcards.figure}"
         " --metrics {input.metrics} --out {output} > {log} 2>&1"
 
 
@@ -67,16 +64,16 @@ rule plot_curves:
         experiment_logs,
     output:
         report(
-            "reports/curves/{experiment}.png",
+            f"{REPORTS}/curves/{{experiment}}.png",
             caption="report/curves.rst",
             category="training curves",
         ),
     conda:
         ENV
     log:
-        "results/logs/plot_curves/{experiment}.log",
+        f"{REPORT_LOGS}/plot_curves/{{experiment}}.log",
     benchmark:
-        "results/benchmarks/plot_curves/{experiment}.tsv"
+        f"{REPORT_BENCHMARKS}/plot_curves/{{experiment}}.tsv"
     shell:
         "methodlib curves --experiment {wildcards.experiment} --out {output} {input} > {log} 2>&1"
 
@@ -86,16 +83,16 @@ rule plot_samples:
         first_seed_predictions,
     output:
         report(
-            "reports/samples/{experiment}.png",
+            f"{REPORTS}/samples/{{experiment}}.png",
             caption="report/samples.rst",
             category="samples",
         ),
     conda:
         ENV
     log:
-        "results/logs/plot_samples/{experiment}.log",
+        f"{REPORT_LOGS}/plot_samples/{{experiment}}.log",
     benchmark:
-        "results/benchmarks/plot_samples/{experiment}.tsv"
+        f"{REPORT_BENCHMARKS}/plot_samples/{{experiment}}.tsv"
     shell:
         "methodlib plot-samples --experiment {wildcards.experiment} --out {output} {input}"
         " > {log} 2>&1"
@@ -105,13 +102,13 @@ rule table_samples:
     input:
         first_seed_predictions,
     output:
-        "reports/samples/{experiment}.md",
+        f"{REPORTS}/samples/{{experiment}}.md",
     conda:
         ENV
     log:
-        "results/logs/table_samples/{experiment}.log",
+        f"{REPORT_LOGS}/table_samples/{{experiment}}.log",
     benchmark:
-        "results/benchmarks/table_samples/{experiment}.tsv"
+        f"{REPORT_BENCHMARKS}/table_samples/{{experiment}}.tsv"
     shell:
         "methodlib sample-table --experiment {wildcards.experiment} --out {output} {input}"
         " > {log} 2>&1"
@@ -121,73 +118,67 @@ rule plot_autoencoder:
     input:
         predictions=first_seed_predictions,
         model=first_seed_model,
-        data=prepared_data,
+        data=experiment_data,
     output:
         report(
-            "reports/autoencoders/{experiment}.png",
+            f"{REPORTS}/autoencoders/{{experiment}}.png",
             caption="report/autoencoder.rst",
             category="samples",
         ),
-    params:
-        pipeline=PIPELINE_FILE,
-        data_root="data/prepared",
     conda:
         ENV
     log:
-        "results/logs/plot_autoencoder/{experiment}.log",
+        f"{REPORT_LOGS}/plot_autoencoder/{{experiment}}.log",
     benchmark:
-        "results/benchmarks/plot_autoencoder/{experiment}.tsv"
+        f"{REPORT_BENCHMARKS}/plot_autoencoder/{{experiment}}.tsv"
     shell:
-        "methodlib plot-autoencoder --pipeline {params.pipeline} --experiment {wildcards.experiment}"
-        " --data-root {params.data_root} --out {output} {input.predictions} {input.model}"
+        "methodlib plot-autoencoder --pipeline {PIPELINE_FILE} --experiment {wildcards.experiment}"
+        " --data {input.data} --out {output} {input.predictions} {input.model}"
         " > {log} 2>&1"
 
 
 rule plot_pruning_histogram:
     input:
         models=experiment_models,
-        data=prepared_data,
+        data=experiment_data,
     output:
         report(
-            "reports/pruning/histograms/{experiment}.png",
+            f"{REPORTS}/pruning/histograms/{{experiment}}.png",
             caption="report/figure.rst",
             category="pruning",
         ),
     params:
-        pipeline=PIPELINE_FILE,
         caption=histogram_caption,
-        data_root="data/prepared",
     conda:
         ENV
     log:
-        "results/logs/plot_pruning_histogram/{experiment}.log",
+        f"{REPORT_LOGS}/plot_pruning_histogram/{{experiment}}.log",
     benchmark:
-        "results/benchmarks/plot_pruning_histogram/{experiment}.tsv"
+        f"{REPORT_BENCHMARKS}/plot_pruning_histogram/{{experiment}}.tsv"
     shell:
-        "methodlib plot-pruning --pipeline {params.pipeline} --experiment {wildcards.experiment}"
-        " --data-root {params.data_root} --out {output} {input.models} > {log} 2>&1"
+        "methodlib plot-pruning --pipeline {PIPELINE_FILE} --experiment {wildcards.experiment}"
+        " --data {input.data} --out {output} {input.models} > {log} 2>&1"
 
 
 rule plot_kept_fraction:
     input:
-        "reports/studies/{study}/metrics.csv",
+        f"{REPORTS}/studies/{{study}}/metrics.csv",
     output:
         report(
-            "reports/pruning/kept_fraction/{study}.png",
+            f"{REPORTS}/pruning/kept_fraction/{{study}}.png",
             caption="report/figure.rst",
             category="pruning",
         ),
     params:
-        pipeline=PIPELINE_FILE,
         caption=kept_fraction_caption,
     conda:
         ENV
     log:
-        "results/logs/plot_kept_fraction/{study}.log",
+        f"{REPORT_LOGS}/plot_kept_fraction/{{study}}.log",
     benchmark:
-        "results/benchmarks/plot_kept_fraction/{study}.tsv"
+        f"{REPORT_BENCHMARKS}/plot_kept_fraction/{{study}}.tsv"
     shell:
-        "methodlib plot-kept --pipeline {params.pipeline} --study {wildcards.study}"
+        "methodlib plot-kept --pipeline {PIPELINE_FILE} --study {wildcards.study}"
         " --metrics {input} --out {output} > {log} 2>&1"
 
 
@@ -196,37 +187,33 @@ rule plot_reliability:
         reliability_runs,
     output:
         report(
-            "reports/reliability/{study}.png",
+            f"{REPORTS}/reliability/{{study}}.png",
             caption="report/reliability.rst",
             category="{study}",
         ),
-    params:
-        pipeline=PIPELINE_FILE,
     conda:
         ENV
     log:
-        "results/logs/plot_reliability/{study}.log",
+        f"{REPORT_LOGS}/plot_reliability/{{study}}.log",
     benchmark:
-        "results/benchmarks/plot_reliability/{study}.tsv"
+        f"{REPORT_BENCHMARKS}/plot_reliability/{{study}}.tsv"
     shell:
-        "methodlib plot-reliability --pipeline {params.pipeline} --study {wildcards.study}"
+        "methodlib plot-reliability --pipeline {PIPELINE_FILE} --study {wildcards.study}"
         " --out {output} {input} > {log} 2>&1"
 
 
 rule write_index:
     input:
-        metrics="reports/metrics.csv",
+        metrics=f"{REPORTS}/metrics.csv",
         figures=all_figures,
     output:
-        "reports/index.md",
-    params:
-        pipeline=PIPELINE_FILE,
+        f"{REPORTS}/index.md",
     conda:
         ENV
     log:
-        "results/logs/write_index.log",
+        f"{REPORT_LOGS}/write_index.log",
     benchmark:
-        "results/benchmarks/write_index.tsv"
+        f"{REPORT_BENCHMARKS}/write_index.tsv"
     shell:
-        "methodlib index --pipeline {params.pipeline} --metrics {input.metrics}"
+        "methodlib index --pipeline {PIPELINE_FILE} --metrics {input.metrics}"
         " --out {output} > {log} 2>&1"

@@ -1,6 +1,7 @@
-"""Training: one job per experiment × seed. Interrupted jobs resume from the run's checkpoint
-(kept in the run folder's state/, which Snakemake does not own). The judge classifier of a
-dataset that image generation runs are scored on (`fid_judge`) is trained once per dataset."""
+"""Training: one job per experiment × seed, in the run folder of its config's hash. Interrupted
+jobs resume from the run's checkpoint (kept in the run folder's state/, which Snakemake does
+not own). The judge of a dataset that generation and text runs are scored on is trained once
+per dataset config."""
 
 
 rule train_run:
@@ -8,39 +9,40 @@ rule train_run:
         data=prepared_data,
         init=init_weights,
     output:
-        predictions="results/{experiment}/seed{seed}/predictions.npz",
-        model="results/{experiment}/seed{seed}/model.pt",
-        train_log="results/{experiment}/seed{seed}/train_log.csv",
-        run="results/{experiment}/seed{seed}/run.json",
+        predictions=f"{RUN}/predictions.npz",
+        model=f"{RUN}/model.pt",
+        train_log=f"{RUN}/train_log.csv",
+        run=f"{RUN}/run.json",
     params:
-        pipeline=PIPELINE_FILE,
         config=experiment_config,
         run_dir=output_dir,
+        init=init_option,
     conda:
         ENV
     log:
-        "results/logs/train_run/{experiment}/seed{seed}.log",
+        f"{paths.LOGS}/train_run/{{experiment}}/{{hash}}/seed{{seed}}.log",
     benchmark:
-        "results/benchmarks/train_run/{experiment}/seed{seed}.tsv"
+        f"{paths.BENCHMARKS}/train_run/{{experiment}}/{{hash}}/seed{{seed}}.tsv"
     threads: 1
     resources:
         gpu=1,
     shell:
-        "methodlib train --pipeline {params.pipeline} --experiment {wildcards.experiment}"
-        " --seed {wildcards.seed} --out {params.run_dir} --threads {threads} > {log} 2>&1"
+        "methodlib train --pipeline {PIPELINE_FILE} --experiment {wildcards.experiment}"
+        " --seed {wildcards.seed} --data {input.data} {params.init} --out {params.run_dir}"
+        " --threads {threads} > {log} 2>&1"
 
 
 rule train_judge:
     input:
         judge_data,
     output:
-        "results/judges/{dataset}/model.pt",
+        paths.JUDGE,
     conda:
         ENV
     log:
-        "results/logs/train_judge/{dataset}.log",
+        f"{paths.LOGS}/train_judge/{{dataset}}/{{hash}}.log",
     benchmark:
-        "results/benchmarks/train_judge/{dataset}.tsv"
+        f"{paths.BENCHMARKS}/train_judge/{{dataset}}/{{hash}}.tsv"
     threads: 1
     shell:
         "methodlib train-judge --data {input} --out {output} --threads {threads} > {log} 2>&1"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 from pathlib import Path
 from typing import Any
 
@@ -480,3 +481,110 @@ def test_pruning_methods_refuse_batch_norm_models():
         validate_pipeline(raw)
     exp["method"] = {"name": "dense"}
     assert validate_pipeline(raw).experiments["x"].model == "lenet5_bn"
+
+
+def test_problems_of_every_stage_come_out_in_one_pass() -> None:
+    """An invalid entry, a dangling reference in a sweep's base and a misspelt figure column:
+    all three at once, not one per attempt."""
+    problems = problems_of(
+        edited(
+            {
+                "experiments.mlp.training.lr": -1,
+                "sweeps.lr.base.dataset": "digitz",
+                "reports.error_by_model.y": "test_eror",
+            }
+        )
+    )
+    assert any(p.startswith("experiments.mlp.training.lr:") for p in problems)
+    assert any("'digitz' is not defined under datasets" in p for p in problems)
+    assert any(
+        p.startswith("reports.error_by_model.y: 'test_eror'") and "did you mean 'test_error'" in p
+        for p in problems
+    )
+
+
+def test_a_reference_to_an_invalid_entry_is_not_reported_twice() -> None:
+    problems = problems_of(edited({"datasets.digits.limit": 0}))
+    assert len(problems) == 1 and problems[0].startswith("datasets.digits.limit:")
+
+
+@pytest.mark.parametrize(
+    ("edits", "field"),
+    [
+        ({"reports.error_by_model.x": "modle"}, "x"),
+        ({"reports.error_by_model.hue": "training.lrr"}, "hue"),
+        ({"reports.error_by_model.filters": {"methd": "dense"}}, "filters.methd"),
+        ({"reports.error_by_model.kind": "epochs", "reports.error_by_model.x": "epoch"}, "y"),
+    ],
+)
+def test_figure_columns_are_checked_before_anything_runs(edits: dict, field: str) -> None:
+    problems = problems_of(edited(edits))
+    assert len(problems) == 1 and problems[0].startswith(f"reports.error_by_model.{field}:")
+
+
+def test_figure_columns_may_name_metrics_log_columns_and_config_fields() -> None:
+    pipeline = validate_pipeline(
+        edited(
+            {
+                "reports.by_lr": {"study": "smoke", "x": "training.lr", "y": "test_nll"},
+                "reports.curve": {"study": "smoke", "x": "samples", "y": "curve_test_nll"},
+                "reports.loss": {"study": "smoke", "kind": "epochs", "x": "epoch", "y": "val_nll"},
+            }
+        )
+    )
+    assert {"by_lr", "curve", "loss"} <= set(pipeline.reports)
+
+
+def test_an_included_file_adds_entries_and_errors_name_it(tmp_path: Path) -> None:
+    main, study = raw_valid(), {"experiments": {}, "studies": {"extra": {}}}
+    study["experiments"]["mlp_small"] = {**main["experiments"]["mlp"], "study": "extra"}
+    study["experiments"]["broken"] = {**main["experiments"]["mlp"], "dataset": "digitz"}
+    (tmp_path / "studies").mkdir()
+    (tmp_path / "studies" / "extra.yaml").write_text(yaml.safe_dump(study))
+    main["include"] = ["studies/extra.yaml"]
+    (tmp_path / "pipeline.yaml").write_text(yaml.safe_dump(main))
+    with pytest.raises(SpecError) as info:
+        load_pipeline(tmp_path / "pipeline.yaml")
+    assert info.value.problems == [
+        "experiments.broken.dataset: 'digitz' is not defined under datasets; did you mean "
+        f"'digits'? (defined: digits, digits_split) [in {tmp_path / 'studies' / 'extra.yaml'}]"
+    ]
+    del study["experiments"]["broken"]
+    (tmp_path / "studies" / "extra.yaml").write_text(yaml.safe_dump(study))
+    pipeline = load_pipeline(tmp_path / "pipeline.yaml")
+    assert pipeline.experiments["mlp_small"].study == "extra"
+    assert pipeline.experiment_hash("mlp_small") != pipeline.experiment_hash("mlp")
+
+
+@pytest.mark.parametrize(
+    ("included", "fragment"),
+    [
+        ({"experiments": {"mlp": {}}}, "experiments.mlp: also defined in"),
+        ({"seeds": [3]}, "seeds: only the main pipeline file sets it"),
+        ({"include": ["../pipeline.yaml"]}, "includes itself (a loop)"),
+    ],
+)
+def test_included_files_cannot_redefine_or_loop(
+    tmp_path: Path, included: dict, fragment: str
+) -> None:
+    main = raw_valid()
+    main["include"] = ["studies/x.yaml"]
+    (tmp_path / "studies").mkdir()
+    (tmp_path / "studies" / "x.yaml").write_text(yaml.safe_dump(included))
+    (tmp_path / "pipeline.yaml").write_text(yaml.safe_dump(main))
+    with pytest.raises(SpecError, match=re.escape(fragment)):
+        load_pipeline(tmp_path / "pipeline.yaml")
+
+
+def test_a_run_that_starts_from_another_changes_with_it(pipeline_file: Path) -> None:
+    raw = edited({"experiments.fine": {**raw_valid()["experiments"]["mlp"], "init_from": "mlp"}})
+    before = validate_pipeline(raw).experiment_hash("fine")
+    raw["experiments"]["mlp"]["training"]["lr"] = 0.05
+    assert validate_pipeline(raw).experiment_hash("fine") != before
+
+
+def test_a_dataset_hash_changes_with_its_config_only() -> None:
+    a = validate_pipeline(raw_valid())
+    b = validate_pipeline(edited({"datasets.digits.limit": 300}))
+    assert a.dataset_hash("digits") != b.dataset_hash("digits")
+    assert a.dataset_hash("digits_split") == b.dataset_hash("digits_split")

@@ -63,12 +63,11 @@ def plot_autoencoder(
     predictions: str | Path,
     model_path: str | Path,
     out: str | Path,
-    data_root: str | Path = "data/prepared",
+    data_dir: str | Path,
 ) -> None:
     _, reference = read_samples(predictions)
     reconstructions = read_reconstructions(predictions)
-    dataset = pipeline.experiments[experiment].dataset
-    data = load_prepared(Path(data_root) / dataset, standardise=False)
+    data = load_prepared(data_dir, standardise=False)
     paths = interpolations(load_model(pipeline, experiment, model_path, data.meta), data.test.x)
     fig, axes = plt.subplots(1, 2, figsize=(9, 4.8))
     panels = (

@@ -14,6 +14,7 @@ import seaborn as sns  # noqa: E402
 
 from methodlib.errors import RunError, closest  # noqa: E402
 from methodlib.io import atomic_path, read_json  # noqa: E402
+from methodlib.paths import Layout  # noqa: E402
 from methodlib.report.tables import CURVE_PREFIX, KEYS, curve_wide, read_tidy, wide  # noqa: E402
 from methodlib.spec import FigureSpec, Pipeline  # noqa: E402
 
@@ -59,12 +60,13 @@ def numbered_metrics(tidy: pd.DataFrame, pattern: str, x: str) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
-def epoch_frame(runs: pd.DataFrame, column: str, results_root: str | Path) -> pd.DataFrame:
+def epoch_frame(pipeline: Pipeline, runs: pd.DataFrame, column: str) -> pd.DataFrame:
     """One row per run and epoch: the run's columns next to `epoch` and the train_log.csv
-    `column` of results_root/<experiment>/seed<N>."""
+    `column` of its run folder."""
+    layout = Layout(pipeline)
     frames = []
     for _, run in runs.iterrows():
-        path = Path(results_root) / run["experiment"] / f"seed{run['seed']}" / "train_log.csv"
+        path = Path(layout.run_dir(run["experiment"], int(run["seed"]))) / "train_log.csv"
         log = pd.read_csv(path)
         if column not in log:
             raise RunError(f"{path} has no column {column!r} (it has {', '.join(log.columns)})")
@@ -93,13 +95,12 @@ def plot_figure(
     name: str,
     tidy_csv: str | Path,
     out: str | Path,
-    results_root: str | Path = "results",
 ) -> None:
     figure = pipeline.reports[name]
     try:
         frame = figure_frame(pipeline, figure, read_tidy(tidy_csv))
         if figure.kind == "epochs":
-            frame = epoch_frame(frame, figure.y, results_root)
+            frame = epoch_frame(pipeline, frame, figure.y)
     except RunError as exc:
         raise RunError(f"reports.{name}: {exc}") from None
     sns.set_theme(style="whitegrid", context="paper")

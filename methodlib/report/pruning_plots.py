@@ -22,7 +22,7 @@ import torch  # noqa: E402
 from methodlib.errors import RunError  # noqa: E402
 from methodlib.io import read_json  # noqa: E402
 from methodlib.methods import METHODS, DataInfo  # noqa: E402
-from methodlib.methods.bayes_layers import VariationalMethod  # noqa: E402
+from methodlib.methods.pruning.variational import VariationalMethod  # noqa: E402
 from methodlib.report.plots import save_figure  # noqa: E402
 from methodlib.report.pruning_targets import pruning_figures  # noqa: E402, F401 (tests import it here)
 from methodlib.report.tables import read_tidy  # noqa: E402
