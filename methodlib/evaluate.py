@@ -116,7 +116,7 @@ def reconstruction_rids(
     import torch
 
     from methodlib.judge import judge_probs
-    from methodlib.methods.pagan import augment
+    from methodlib.methods.autoencoders.pagan import augment
 
     with torch.random.fork_rng():
         torch.manual_seed(0)

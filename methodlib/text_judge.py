@@ -34,7 +34,7 @@ JUDGE_SEED = 0
 
 
 def _judge_method(info: DataInfo):
-    from methodlib.methods.ar_lm import ArLM
+    from methodlib.methods.text.ar_lm import ArLM
 
     return ArLM(ArLM.Config(), JUDGE_MODEL, info)
 
@@ -120,7 +120,7 @@ class TextJudge:
 
 @torch.no_grad()
 def rows_perplexity(model: torch.nn.Module, rows: torch.Tensor, batch: int = 500) -> float:
-    from methodlib.methods.ar_lm import token_nll
+    from methodlib.methods.text.ar_lm import token_nll
 
     total, count = 0.0, 0
     for i in range(0, len(rows), batch):

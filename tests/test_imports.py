@@ -41,7 +41,7 @@ def test_every_config_names_its_implementation(name):
 
 
 def test_variational_pruning_flag_matches_the_implementation():
-    from methodlib.methods.bayes_layers import VariationalMethod
+    from methodlib.methods.pruning.variational import VariationalMethod
 
     for name, config in METHOD_CONFIGS.items():
         assert config.variational_pruning == issubclass(load_method(name), VariationalMethod)

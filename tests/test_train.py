@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from methodlib.errors import RunError
-from methodlib.methods.dense import Dense
+from methodlib.methods.pruning.dense import Dense
 from methodlib.train import CHECKPOINT, load_weights, train_run
 from tests.conftest import interrupted_in_epoch, tiny_pipeline
 

@@ -12,7 +12,7 @@ import torch
 
 from methodlib.data import prepare_dataset
 from methodlib.evaluate import evaluate_run
-from methodlib.methods.ss_ddpm import SSDDPM
+from methodlib.methods.diffusion.ss_ddpm import SSDDPM
 from methodlib.spec import validate_pipeline
 from methodlib.train import CHECKPOINT, train_run
 from tests.conftest import interrupted_in_epoch

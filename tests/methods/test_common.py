@@ -14,7 +14,7 @@ import torch
 from methodlib.methods import METHODS, DataInfo, EpochContext, StepContext
 from methodlib.methods.base import CLS
 from methodlib.models import MODELS
-from tests.methods.text_helpers import TEXT_VOCAB, text_batch, text_info
+from tests.methods.text.text_helpers import TEXT_VOCAB, text_batch, text_info
 
 INFO = DataInfo(input_shape=(1, 8, 8), n_classes=10, n_train=64)
 TEXT_INFO = text_info(max_len=8)

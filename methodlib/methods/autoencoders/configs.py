@@ -34,7 +34,7 @@ class AdversarialConfig(AutoencodingConfig):
 
 class PAGANConfig(AdversarialConfig):
     name: Literal["pagan"] = "pagan"
-    implementation: ClassVar[str] = "methodlib.methods.pagan:PAGAN"
+    implementation: ClassVar[str] = "methodlib.methods.autoencoders.pagan:PAGAN"
     variant: Literal["full", "no_augmentation", "pixel_reconstruction"] = "full"
     reconstruction_weight: PositiveFloat = Field(
         1.0, description="weight of the adversarial reconstruction loss in the G and E loss"
@@ -51,11 +51,11 @@ class PAGANConfig(AdversarialConfig):
 
 class ALIConfig(AdversarialConfig):
     name: Literal["ali"] = "ali"
-    implementation: ClassVar[str] = "methodlib.methods.ali:ALI"
+    implementation: ClassVar[str] = "methodlib.methods.autoencoders.ali:ALI"
 
 
 class VAEConfig(AutoencodingConfig):
     name: Literal["vae"] = "vae"
-    implementation: ClassVar[str] = "methodlib.methods.vae:VAE"
+    implementation: ClassVar[str] = "methodlib.methods.autoencoders.vae:VAE"
     likelihood: Literal["bernoulli", "gaussian"] = "bernoulli"
     sigma: PositiveFloat = Field(0.1, description="pixel scale of the gaussian likelihood")

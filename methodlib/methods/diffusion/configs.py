@@ -65,7 +65,7 @@ class DiffusionConfig(GenerativeConfig):
 
 class DDPMConfig(DiffusionConfig):
     name: Literal["ddpm"] = "ddpm"
-    implementation: ClassVar[str] = "methodlib.methods.ddpm:DDPM"
+    implementation: ClassVar[str] = "methodlib.methods.diffusion.ddpm:DDPM"
     schedule: Literal["linear", "cosine"] = "linear"
     beta_start: PositiveFloat = Field(1e-4, description="linear β_1 for T = 1000 (× 1000/T)")
     beta_end: PositiveFloat = Field(0.02, description="linear β_T for T = 1000 (× 1000/T)")
@@ -86,7 +86,7 @@ class DDPMConfig(DiffusionConfig):
 
 class SSDDPMConfig(DiffusionConfig):
     name: Literal["ss_ddpm"] = "ss_ddpm"
-    implementation: ClassVar[str] = "methodlib.methods.ss_ddpm:SSDDPM"
+    implementation: ClassVar[str] = "methodlib.methods.diffusion.ss_ddpm:SSDDPM"
     distribution: Literal["gaussian", "beta", "dirichlet", "vmf"] = "gaussian"
     schedule: dict[str, float | str] = Field(
         {},

@@ -14,7 +14,7 @@ from methodlib.methods.pruning.configs import VariationalConfig
 
 class MCDropoutConfig(MethodConfig):
     name: Literal["mc_dropout"] = "mc_dropout"
-    implementation: ClassVar[str] = "methodlib.methods.mc_dropout:MCDropout"
+    implementation: ClassVar[str] = "methodlib.methods.ensembles.mc_dropout:MCDropout"
     p: float = Field(0.5, ge=0, lt=1, description="dropout rate after fully connected layers")
     p_conv: float = Field(0.0, ge=0, lt=1, description="dropout rate after convolutions")
     samples: int = Field(20, ge=1, description="stochastic forward passes at test time")
@@ -22,7 +22,7 @@ class MCDropoutConfig(MethodConfig):
 
 class StochBNConfig(MethodConfig):
     name: Literal["stoch_bn"] = "stoch_bn"
-    implementation: ClassVar[str] = "methodlib.methods.stoch_bn:StochBN"
+    implementation: ClassVar[str] = "methodlib.methods.ensembles.stoch_bn:StochBN"
     needs_batch_norm: ClassVar[bool] = True
     samples: int = Field(20, ge=1, description="sets of batch statistics drawn at test time")
     stat_batches: int = Field(
@@ -37,7 +37,7 @@ class StochBNConfig(MethodConfig):
 
 class SWAConfig(MethodConfig):
     name: Literal["swa"] = "swa"
-    implementation: ClassVar[str] = "methodlib.methods.swa:SWA"
+    implementation: ClassVar[str] = "methodlib.methods.ensembles.swa:SWA"
     start: float = Field(
         0.75, ge=0, lt=1, description="fraction of the epochs after which averaging starts"
     )
@@ -59,7 +59,7 @@ class SWAConfig(MethodConfig):
 
 class SWAGConfig(SWAConfig):
     name: Literal["swag"] = "swag"
-    implementation: ClassVar[str] = "methodlib.methods.swag:SWAG"
+    implementation: ClassVar[str] = "methodlib.methods.ensembles.swag:SWAG"
     max_rank: int = Field(20, ge=1, description="deviation columns K of the low-rank covariance")
     scale: float = Field(0.5, gt=0, description="multiplies the posterior covariance")
     samples: int = Field(30, ge=1, description="posterior draws at test time")
@@ -70,13 +70,13 @@ class SWAGConfig(SWAConfig):
 
 class SSEConfig(MethodConfig):
     name: Literal["sse"] = "sse"
-    implementation: ClassVar[str] = "methodlib.methods.sse:SSE"
+    implementation: ClassVar[str] = "methodlib.methods.ensembles.sse:SSE"
     cycles: int = Field(4, ge=1, description="cosine cycles, one snapshot each")
 
 
 class FGEConfig(MethodConfig):
     name: Literal["fge"] = "fge"
-    implementation: ClassVar[str] = "methodlib.methods.fge:FGE"
+    implementation: ClassVar[str] = "methodlib.methods.ensembles.fge:FGE"
     cycle_epochs: int = Field(2, ge=1, description="epochs per cycle, one snapshot each")
     lr_high: float = Field(0.5, gt=0, description="peak learning rate, × training.lr")
     lr_low: float = Field(0.01, gt=0, description="learning rate at snapshots, × training.lr")
@@ -90,7 +90,7 @@ class FGEConfig(MethodConfig):
 
 class FFGVIConfig(VariationalConfig):
     name: Literal["ffg_vi"] = "ffg_vi"
-    implementation: ClassVar[str] = "methodlib.methods.ffg_vi:FFGVI"
+    implementation: ClassVar[str] = "methodlib.methods.ensembles.ffg_vi:FFGVI"
     prior_std: float = Field(0.1, gt=0, description="standard deviation s of the N(0, s²) prior")
     sigma_init: float = Field(1e-3, gt=0, description="initial posterior standard deviation σ")
     variational_lr_scale: float = Field(
@@ -105,7 +105,7 @@ class FFGVIConfig(VariationalConfig):
 
 class KFACLaplaceConfig(MethodConfig):
     name: Literal["kfac_laplace"] = "kfac_laplace"
-    implementation: ClassVar[str] = "methodlib.methods.kfac_laplace:KFACLaplace"
+    implementation: ClassVar[str] = "methodlib.methods.ensembles.kfac_laplace:KFACLaplace"
     prior_precision: float = Field(
         1.0,
         gt=0,
@@ -126,7 +126,7 @@ class KFACLaplaceConfig(MethodConfig):
 
 class VarianceNetConfig(MethodConfig):
     name: Literal["variance_net"] = "variance_net"
-    implementation: ClassVar[str] = "methodlib.methods.variance_net:VarianceNet"
+    implementation: ClassVar[str] = "methodlib.methods.ensembles.variance_net:VarianceNet"
     variance_layers: Literal["hidden", "all"] | list[int] = Field(
         [0],
         description='which weight layers are variance layers: "hidden" (all but the last), '

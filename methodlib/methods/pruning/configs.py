@@ -12,7 +12,7 @@ from methodlib.methods.config import MethodConfig
 
 class DenseConfig(MethodConfig):
     name: Literal["dense"] = "dense"
-    implementation: ClassVar[str] = "methodlib.methods.dense:Dense"
+    implementation: ClassVar[str] = "methodlib.methods.pruning.dense:Dense"
 
 
 class VariationalConfig(MethodConfig):
@@ -36,7 +36,7 @@ class VariationalConfig(MethodConfig):
 
 class SparseVDConfig(VariationalConfig):
     name: Literal["sparse_vd"] = "sparse_vd"
-    implementation: ClassVar[str] = "methodlib.methods.sparse_vd:SparseVD"
+    implementation: ClassVar[str] = "methodlib.methods.pruning.sparse_vd:SparseVD"
     variational_pruning: ClassVar[bool] = True
     batch_norm: ClassVar[bool] = False
     threshold: float = Field(3.0, description="weights with log α ≥ threshold are zeroed at test")
@@ -45,12 +45,12 @@ class SparseVDConfig(VariationalConfig):
 
 class VDARDConfig(SparseVDConfig):
     name: Literal["vd_ard"] = "vd_ard"  # type: ignore[assignment]
-    implementation: ClassVar[str] = "methodlib.methods.vd_ard:VDARD"
+    implementation: ClassVar[str] = "methodlib.methods.pruning.vd_ard:VDARD"
 
 
 class SBPConfig(VariationalConfig):
     name: Literal["sbp"] = "sbp"
-    implementation: ClassVar[str] = "methodlib.methods.sbp:SBP"
+    implementation: ClassVar[str] = "methodlib.methods.pruning.sbp:SBP"
     variational_pruning: ClassVar[bool] = True
     batch_norm: ClassVar[bool] = False
     snr_threshold: float = Field(1.0, gt=0, description="groups with SNR ≤ this are removed")
@@ -68,7 +68,7 @@ class SBPConfig(VariationalConfig):
 
 class BayesIncrementalConfig(MethodConfig):
     name: Literal["bayes_incremental"] = "bayes_incremental"
-    implementation: ClassVar[str] = "methodlib.methods.bayes_incremental:BayesIncremental"
+    implementation: ClassVar[str] = "methodlib.methods.pruning.bayes_incremental:BayesIncremental"
     strategy: Literal["bayes", "finetune", "joint"] = Field(
         "bayes",
         description="bayes: variational posterior of each chunk is the next chunk's prior; "

@@ -51,7 +51,7 @@ class TextDiffusionConfig(TextConfig):
 
 class TEncDMConfig(TextDiffusionConfig):
     name: Literal["tencdm"] = "tencdm"
-    implementation: ClassVar[str] = "methodlib.methods.tencdm:TEncDM"
+    implementation: ClassVar[str] = "methodlib.methods.text.tencdm:TEncDM"
     encoder: str | None = Field(
         None,
         description="folder of a Hugging Face BERT-style encoder with the dataset's vocabulary "
@@ -63,12 +63,12 @@ class TEncDMConfig(TextDiffusionConfig):
 
 class EmbeddingDiffusionConfig(TextDiffusionConfig):
     name: Literal["embedding_diffusion"] = "embedding_diffusion"
-    implementation: ClassVar[str] = "methodlib.methods.embedding_diffusion:EmbeddingDiffusion"
+    implementation: ClassVar[str] = "methodlib.methods.text.embedding_diffusion:EmbeddingDiffusion"
     embedding_dim: PositiveInt = Field(64, description="width of the token embeddings")
 
 
 class ArLMConfig(TextConfig):
     name: Literal["ar_lm"] = "ar_lm"
-    implementation: ClassVar[str] = "methodlib.methods.ar_lm:ArLM"
+    implementation: ClassVar[str] = "methodlib.methods.text.ar_lm:ArLM"
     temperature: PositiveFloat = 1.0
     top_p: float = Field(1.0, gt=0.0, le=1.0, description="nucleus sampling's mass")
