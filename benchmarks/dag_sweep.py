@@ -40,7 +40,7 @@ PIPELINE = {
         "error_vs_lr": {"kind": "line", "x": "training.lr", "y": "test_error", "logx": True}
     },
 }
-TARGET_SECONDS = 10.0
+TARGET_SECONDS = 3.0
 
 
 def main() -> None:

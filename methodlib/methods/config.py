@@ -32,6 +32,11 @@ class MethodConfig(BaseModel):
     """Whether the method also reconstructs its inputs (autoencoders: their figures)."""
     variational_pruning: ClassVar[bool] = False
     """Whether the method prunes by a per-weight or per-unit statistic (its histograms)."""
+    metrics: ClassVar[tuple[str, ...]] = ()
+    """Metrics a run of the method has beyond its task's (`methodlib/tasks/`); `*` stands for
+    a number or a suffix. Figure columns are checked against them before anything runs."""
+    log_columns: ClassVar[tuple[str, ...]] = ()
+    """train_log.csv columns beyond its task's (`epoch_metrics`), for `kind: epochs` figures."""
 
     @classmethod
     def method_name(cls) -> str:
@@ -43,6 +48,7 @@ class GenerativeConfig(MethodConfig):
 
     task: ClassVar[str] = "generation"
     batch_norm: ClassVar[bool] = False
+    metrics: ClassVar[tuple[str, ...]] = ("raw_out_of_domain",)
 
     samples: PositiveInt | None = Field(
         None, description="samples drawn after training (default: the test split's size)"

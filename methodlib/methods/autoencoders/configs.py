@@ -29,6 +29,8 @@ class AutoencodingConfig(GenerativeConfig):
 
 
 class AdversarialConfig(AutoencodingConfig):
+    log_columns: ClassVar[tuple[str, ...]] = ("disc_loss",)
+
     discriminator_lr: PositiveFloat = Field(2e-4, description="Adam step of the discriminators")
 
 

@@ -38,6 +38,13 @@ class StochBNConfig(MethodConfig):
 class SWAConfig(MethodConfig):
     name: Literal["swa"] = "swa"
     implementation: ClassVar[str] = "methodlib.methods.ensembles.swa:SWA"
+    metrics: ClassVar[tuple[str, ...]] = (
+        "swa_val_accuracy",
+        "swa_val_nll",
+        "final_iterate_val_accuracy",
+        "final_iterate_val_nll",
+    )
+    log_columns: ClassVar[tuple[str, ...]] = ("models_averaged",)
     start: float = Field(
         0.75, ge=0, lt=1, description="fraction of the epochs after which averaging starts"
     )
@@ -71,12 +78,14 @@ class SWAGConfig(SWAConfig):
 class SSEConfig(MethodConfig):
     name: Literal["sse"] = "sse"
     implementation: ClassVar[str] = "methodlib.methods.ensembles.sse:SSE"
+    log_columns: ClassVar[tuple[str, ...]] = ("snapshots",)
     cycles: int = Field(4, ge=1, description="cosine cycles, one snapshot each")
 
 
 class FGEConfig(MethodConfig):
     name: Literal["fge"] = "fge"
     implementation: ClassVar[str] = "methodlib.methods.ensembles.fge:FGE"
+    log_columns: ClassVar[tuple[str, ...]] = ("snapshots",)
     cycle_epochs: int = Field(2, ge=1, description="epochs per cycle, one snapshot each")
     lr_high: float = Field(0.5, gt=0, description="peak learning rate, × training.lr")
     lr_low: float = Field(0.01, gt=0, description="learning rate at snapshots, × training.lr")
@@ -91,6 +100,7 @@ class FGEConfig(MethodConfig):
 class FFGVIConfig(VariationalConfig):
     name: Literal["ffg_vi"] = "ffg_vi"
     implementation: ClassVar[str] = "methodlib.methods.ensembles.ffg_vi:FFGVI"
+    log_columns: ClassVar[tuple[str, ...]] = ("kl_per_example", "median_sigma")
     prior_std: float = Field(0.1, gt=0, description="standard deviation s of the N(0, s²) prior")
     sigma_init: float = Field(1e-3, gt=0, description="initial posterior standard deviation σ")
     variational_lr_scale: float = Field(
@@ -106,6 +116,7 @@ class FFGVIConfig(VariationalConfig):
 class KFACLaplaceConfig(MethodConfig):
     name: Literal["kfac_laplace"] = "kfac_laplace"
     implementation: ClassVar[str] = "methodlib.methods.ensembles.kfac_laplace:KFACLaplace"
+    metrics: ClassVar[tuple[str, ...]] = ("laplace_noise_scale", "laplace_val_nll")
     prior_precision: float = Field(
         1.0,
         gt=0,

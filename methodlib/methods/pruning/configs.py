@@ -9,10 +9,23 @@ from pydantic import Field, model_validator
 
 from methodlib.methods.config import MethodConfig
 
+PRUNING_METRICS = (
+    "compression",
+    "nonzero_weights",
+    "pruned_flops",
+    "flops_reduction",
+    "cpu_speedup",
+    "sparsity_*",
+    "kept_units_*",
+    "kept_fraction_*",
+)
+"""What `metrics.pruning.pruning_metrics` measures of a network."""
+
 
 class DenseConfig(MethodConfig):
     name: Literal["dense"] = "dense"
     implementation: ClassVar[str] = "methodlib.methods.pruning.dense:Dense"
+    metrics: ClassVar[tuple[str, ...]] = PRUNING_METRICS  # the baseline on pruning figures
 
 
 class VariationalConfig(MethodConfig):
@@ -38,6 +51,8 @@ class SparseVDConfig(VariationalConfig):
     name: Literal["sparse_vd"] = "sparse_vd"
     implementation: ClassVar[str] = "methodlib.methods.pruning.sparse_vd:SparseVD"
     variational_pruning: ClassVar[bool] = True
+    metrics: ClassVar[tuple[str, ...]] = PRUNING_METRICS
+    log_columns: ClassVar[tuple[str, ...]] = ("kl_per_example", "compression")
     batch_norm: ClassVar[bool] = False
     threshold: float = Field(3.0, description="weights with log α ≥ threshold are zeroed at test")
     log_sigma2_init: float = Field(-10.0, description="initial log σ² of every weight")
@@ -52,6 +67,8 @@ class SBPConfig(VariationalConfig):
     name: Literal["sbp"] = "sbp"
     implementation: ClassVar[str] = "methodlib.methods.pruning.sbp:SBP"
     variational_pruning: ClassVar[bool] = True
+    metrics: ClassVar[tuple[str, ...]] = PRUNING_METRICS
+    log_columns: ClassVar[tuple[str, ...]] = ("kl_per_example", "compression")
     batch_norm: ClassVar[bool] = False
     snr_threshold: float = Field(1.0, gt=0, description="groups with SNR ≤ this are removed")
     a: float = Field(-20.0, description="lower end of log θ's range (posterior and prior)")
@@ -69,6 +86,8 @@ class SBPConfig(VariationalConfig):
 class BayesIncrementalConfig(MethodConfig):
     name: Literal["bayes_incremental"] = "bayes_incremental"
     implementation: ClassVar[str] = "methodlib.methods.pruning.bayes_incremental:BayesIncremental"
+    metrics: ClassVar[tuple[str, ...]] = ("accuracy_after_chunk_*",)
+    log_columns: ClassVar[tuple[str, ...]] = ("chunk", "kl_per_example")
     strategy: Literal["bayes", "finetune", "joint"] = Field(
         "bayes",
         description="bayes: variational posterior of each chunk is the next chunk's prior; "

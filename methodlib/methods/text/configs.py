@@ -25,6 +25,8 @@ class TextConfig(MethodConfig):
 class TextDiffusionConfig(TextConfig):
     """Fields of the diffusion text methods (`tencdm`, `embedding_diffusion`)."""
 
+    metrics: ClassVar[tuple[str, ...]] = ("decoder_acc_*", "x0_norm_*")
+
     schedule: Literal["tan_d", "cosine"] = "tan_d"
     d: PositiveFloat = Field(9.0, description="the tan-d schedule's d (cosine is d = 1)")
     self_conditioning: bool = True
