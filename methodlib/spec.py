@@ -24,6 +24,7 @@ from pydantic import (
     Field,
     NonNegativeFloat,
     NonNegativeInt,
+    PrivateAttr,
     PositiveFloat,
     PositiveInt,
     ValidationError,
@@ -302,6 +303,7 @@ class Pipeline(StrictModel):
     experiments: dict[Name, ExperimentSpec] = {}
     sweeps: dict[Name, SweepSpec] = {}
     reports: dict[Name, FigureSpec] = {}
+    _hashes: dict[str, str] = PrivateAttr(default_factory=dict)
 
     @field_validator("seeds")
     @classmethod
@@ -356,12 +358,15 @@ class Pipeline(StrictModel):
 
     def experiment_hash(self, name: str) -> str:
         """A run's identity: its resolved config, and that of the run it starts from (so two
-        pipelines whose `init_from` sources differ never share a run folder)."""
-        resolved = self.resolved_experiment(name)
-        source = self.experiments[name].init_from
-        if source is not None:
-            resolved["init_from_hash"] = self.experiment_hash(source)
-        return _hash(resolved)
+        pipelines whose `init_from` sources differ never share a run folder). Cached: the DAG
+        asks for it once per job and file."""
+        if name not in self._hashes:
+            resolved = self.resolved_experiment(name)
+            source = self.experiments[name].init_from
+            if source is not None:
+                resolved["init_from_hash"] = self.experiment_hash(source)
+            self._hashes[name] = _hash(resolved)
+        return self._hashes[name]
 
     def dataset_hash(self, name: str) -> str:
         """A prepared dataset's identity: its config (the fields that change the data)."""
@@ -372,9 +377,10 @@ def _hash(value: Any) -> str:
     return hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()[:16]
 
 
-class _StrictLoader(yaml.SafeLoader):
+class _StrictLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
     """Safe loading (no tags that build objects) that also rejects duplicate keys, which plain
-    YAML silently resolves to the last one: two experiments with one name must be an error."""
+    YAML silently resolves to the last one: two experiments with one name must be an error.
+    libyaml's parser where PyYAML has it: every `snakemake` call and job reads the file."""
 
 
 def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode) -> dict[Any, Any]:
