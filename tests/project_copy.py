@@ -19,6 +19,7 @@ PROJECT_FILES = (
     "envs",
     "profiles",
     "pipeline.yaml",
+    "studies",
     "dvc.yaml",
     ".dvcignore",
     ".gitignore",
