@@ -21,6 +21,7 @@ from pathlib import Path
 
 from _common import ROOT, snakemake, workflow_copy, write_result
 
+from methodlib.paths import BENCHMARKS, Layout
 from methodlib.spec import load_pipeline
 
 DEFAULT = "pipeline.yaml"
@@ -46,7 +47,8 @@ def main() -> None:
                 "jobs": _jobs_done(run.output),
             }
             print(f"  {target}: {run.wall:.1f} s, {stages[target]['jobs']} jobs", flush=True)
-        per_rule = _benchmark_sums(copy / "results" / "benchmarks")
+        reports = Layout(pipeline, args.pipeline).reports  # args.pipeline: relative to ROOT
+        per_rule = _benchmark_sums(copy / BENCHMARKS, copy / BENCHMARKS / reports)
 
     total = sum(stage["seconds"] for stage in stages.values())
     name = (
@@ -79,14 +81,15 @@ def _jobs_done(output: str) -> int:
     return int(done[-1]) if done else 0
 
 
-def _benchmark_sums(folder: Path) -> dict[str, dict[str, float]]:
+def _benchmark_sums(folder: Path, reports: Path) -> dict[str, dict[str, float]]:
     """Per rule: job count, summed wall and CPU seconds, largest max_rss (MB), from the TSVs
-    of the `benchmark:` directive (results/benchmarks/<rule>/... or <rule>.tsv)."""
+    of the `benchmark:` directive (`folder`/<rule>/... for the runs' rules; `reports`/<rule>/...
+    or `reports`/<rule>.tsv, inside `folder`, for the report rules of the pipeline file)."""
     sums: dict[str, dict[str, float]] = defaultdict(
         lambda: {"jobs": 0, "seconds": 0.0, "cpu_seconds": 0.0, "max_rss_mb": 0.0}
     )
     for path in sorted(folder.rglob("*.tsv")):
-        parts = path.relative_to(folder).parts
+        parts = path.relative_to(reports if path.is_relative_to(reports) else folder).parts
         rule = parts[0] if len(parts) > 1 else path.stem
         with path.open() as f:
             for row in csv.DictReader(f, delimiter="\t"):

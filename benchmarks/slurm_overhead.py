@@ -34,24 +34,31 @@ import minislurm  # noqa: E402  (the test cluster, shared with tests/cluster)
 PIPELINE = "configs/tiny.yaml"
 
 
-def run_targets(copy: Path) -> list[str]:
+def layout(copy: Path):
+    from methodlib.paths import Layout
     from methodlib.spec import load_pipeline
 
-    runs = load_pipeline(copy / PIPELINE).runs()
-    return [f"results/{experiment}/seed{seed}/metrics.json" for experiment, seed in runs]
+    return Layout(load_pipeline(copy / PIPELINE), PIPELINE)
+
+
+def run_targets(copy: Path) -> list[str]:
+    paths = layout(copy)
+    runs = paths.pipeline.runs()
+    return [f"{paths.run_dir(experiment, seed)}/metrics.json" for experiment, seed in runs]
 
 
 def rule_seconds(copy: Path) -> dict[str, float]:
     """The rules' own command times, from their benchmark files
-    (`results/benchmarks/<rule>/<experiment>/seed<seed>.tsv`), keyed as SLURM job comments
-    name them: `<rule>_<experiment>_<seed>`."""
+    (`results/benchmarks/<rule>/<experiment>/<hash>/seed<seed>.tsv`), keyed as SLURM job
+    comments name them: `<rule>_<experiment>_<hash>_<seed>` (the wildcards in the path's order)."""
+    from methodlib.paths import BENCHMARKS
+
     seconds = {}
-    for tsv in (copy / "results" / "benchmarks").glob("*/*/seed*.tsv"):
-        rule, experiment, seed = tsv.parts[-3], tsv.parts[-2], tsv.stem.removeprefix("seed")
+    for tsv in (copy / BENCHMARKS).glob("*/*/*/seed*.tsv"):
+        rule, experiment, config_hash = tsv.parts[-4:-1]
+        key = f"{rule}_{experiment}_{config_hash}_{tsv.stem.removeprefix('seed')}"
         with tsv.open() as f:
-            seconds[f"{rule}_{experiment}_{seed}"] = float(
-                next(csv.DictReader(f, delimiter="\t"))["s"]
-            )
+            seconds[key] = float(next(csv.DictReader(f, delimiter="\t"))["s"])
     return seconds
 
 
@@ -82,7 +89,8 @@ def main() -> None:
     try:
         with workflow_copy() as copy:
             targets = run_targets(copy)
-            snakemake(copy, "data/prepared/digits", "--cores", "1", "--configfile", PIPELINE)
+            data = layout(copy).prepared("digits")
+            snakemake(copy, data, "--cores", "1", "--configfile", PIPELINE)
             local = snakemake(copy, *targets, "--cores", "1", "--configfile", PIPELINE)
             shutil.rmtree(copy / "results")
             shutil.rmtree(copy / ".snakemake")

@@ -59,12 +59,12 @@ def make_pipeline(epochs: int) -> Pipeline:
 
 
 def time_shared(
-    pipeline: Pipeline, experiment: str, data_root: Path, clock
+    pipeline: Pipeline, experiment: str, data_dir: Path, clock
 ) -> tuple[list[float], float]:
     """Epoch seconds from the run's train_log.csv, and the whole call's time."""
     with tempfile.TemporaryDirectory() as run_dir:  # fresh: train_run resumes from a checkpoint
         start = clock()
-        train_run(pipeline, experiment, SEED, run_dir, data_root=data_root, progress=False)
+        train_run(pipeline, experiment, SEED, run_dir, data_dir=data_dir, progress=False)
         call = clock() - start
         with open(Path(run_dir) / "train_log.csv") as f:
             return [float(row["seconds"]) for row in csv.DictReader(f)], call
@@ -107,15 +107,15 @@ def time_reference(pipeline: Pipeline, experiment: str, data: Prepared, clock) -
     return seconds
 
 
-def compare(pipeline: Pipeline, model: str, data_root: Path, data: Prepared, clock, repeats: int):
+def compare(pipeline: Pipeline, model: str, data_dir: Path, data: Prepared, clock, repeats: int):
     """Both loops on one model, interleaved (alternating which goes first), after a warm-up."""
-    time_shared(pipeline, model, data_root, clock)
+    time_shared(pipeline, model, data_dir, clock)
     time_reference(pipeline, model, data, clock)
     shared_runs, reference_runs, calls = [], [], []
     for rep in range(repeats):
         for loop in ("shared", "reference")[:: 1 if rep % 2 == 0 else -1]:
             if loop == "shared":
-                epochs, call = time_shared(pipeline, model, data_root, clock)
+                epochs, call = time_shared(pipeline, model, data_dir, clock)
                 shared_runs.append(epochs)
                 calls.append(call)
             else:
@@ -149,10 +149,10 @@ def main() -> None:
     pipeline = make_pipeline(args.epochs)
 
     with tempfile.TemporaryDirectory() as tmp:
-        data_root = Path(tmp)
-        prepare_dataset(DATASET, pipeline.datasets[DATASET], data_root / DATASET)
-        data = load_prepared(data_root / DATASET)
-        models = {m: compare(pipeline, m, data_root, data, clock, args.repeats) for m in MODELS}
+        data_dir = Path(tmp) / DATASET
+        prepare_dataset(DATASET, pipeline.datasets[DATASET], data_dir)
+        data = load_prepared(data_dir)
+        models = {m: compare(pipeline, m, data_dir, data, clock, args.repeats) for m in MODELS}
 
     ratios = {m: f"{r['ratio']['value']:.3f}" for m, r in models.items()}
     write_result(

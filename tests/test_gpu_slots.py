@@ -95,7 +95,7 @@ def test_the_training_command_claims_before_cuda_starts(locks, tmp_path, data_ro
     )
     out = tmp_path / "run"
     args = ["train", "--pipeline", str(pipeline), "--experiment", "exp", "--seed", "0"]
-    assert main([*args, "--out", str(out), "--data-root", str(data_root)]) == 0
+    assert main([*args, "--out", str(out), "--data", str(data_root / "digits")]) == 0
     record = (out / "run.json").read_text()
     assert '"gpu_slot": "0"' in record and '"cuda_visible_devices": "0"' in record
 

@@ -16,9 +16,7 @@ OUTPUTS = ("predictions.npz", "model.pt", "train_log.csv", "run.json")
 
 def run(pipeline, tmp_path, data_root, name="run", seed=0):
     out = tmp_path / name
-    train_run(
-        pipeline, "exp", seed, out, data_root=data_root, results_root=tmp_path, progress=False
-    )
+    train_run(pipeline, "exp", seed, out, data_dir=data_root / "digits", progress=False)
     return out
 
 
@@ -103,9 +101,11 @@ def test_init_from_starts_at_the_other_runs_weights(tmp_path, data_root):
             }
         }
     )
-    source = run(pipeline, tmp_path, data_root, "exp/seed0")
-    fine = tmp_path / "fine"
-    train_run(pipeline, "fine", 0, fine, data_root=data_root, results_root=tmp_path, progress=False)
+    source = run(pipeline, tmp_path, data_root, "source")
+    fine, data = tmp_path / "fine", data_root / "digits"
+    with pytest.raises(RunError, match="starts from 'exp': give its run folder"):
+        train_run(pipeline, "fine", 0, fine, data_dir=data, progress=False)
+    train_run(pipeline, "fine", 0, fine, data_dir=data, init_dir=source, progress=False)
     np.testing.assert_allclose(probs(fine), probs(source), atol=1e-5)
     with pytest.raises(RunError, match="does not exist"):
         load_weights(tmp_path / "missing")

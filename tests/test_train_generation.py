@@ -53,7 +53,7 @@ def pipeline(**method):
 
 
 def run(p, tmp_path, root, name="run"):
-    train_run(p, "exp", 0, tmp_path / name, data_root=root, results_root=tmp_path, progress=False)
+    train_run(p, "exp", 0, tmp_path / name, data_dir=root / "simplex3", progress=False)
     return tmp_path / name
 
 

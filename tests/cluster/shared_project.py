@@ -8,6 +8,8 @@ from pathlib import Path
 
 import yaml
 
+from methodlib.paths import Layout
+from methodlib.spec import validate_pipeline
 from tests.project_copy import copy_project, sh
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,15 +30,25 @@ def cluster_pipeline() -> dict:
     return pipeline
 
 
+def layout(pipeline: dict) -> Layout:
+    """Where the artifacts of the project's pipeline.yaml `pipeline` live (relative paths)."""
+    return Layout(validate_pipeline(pipeline))
+
+
+def run_dirs(pipeline: dict, *, broken: bool) -> dict[tuple[str, int], str]:
+    """The run folder of every (experiment, seed) (the broken run's only when asked)."""
+    paths = layout(pipeline)
+    return {
+        (name, seed): paths.run_dir(name, seed)
+        for name in paths.pipeline.experiments
+        if broken or name != BROKEN
+        for seed in paths.pipeline.seeds_of(name)
+    }
+
+
 def run_targets(pipeline: dict, *, broken: bool) -> list[str]:
     """The metrics.json of every run (the broken run's only when asked)."""
-    targets = []
-    for name, experiment in pipeline["experiments"].items():
-        if name == BROKEN and not broken:
-            continue
-        for seed in experiment.get("seeds", pipeline["seeds"]):
-            targets.append(f"results/{name}/seed{seed}/metrics.json")
-    return targets
+    return [f"{run}/metrics.json" for run in run_dirs(pipeline, broken=broken).values()]
 
 
 @dataclass

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import pytest
-from shared_project import run_targets, sh
+from shared_project import layout, run_targets, sh
 
 pytestmark = pytest.mark.slow
 
@@ -14,8 +14,8 @@ def test_push_fills_the_remote(shared_data):
 
 
 def test_pull_restores_the_prepared_data(shared_data):
-    pulled = shared_data.clone / "data" / "prepared" / "digits"
-    prepared = shared_data.origin / "data" / "prepared" / "digits"
+    folder = layout(shared_data.pipeline).prepared("digits")  # the workflow's data
+    pulled, prepared = shared_data.clone / folder, shared_data.origin / folder
     assert sorted(p.name for p in pulled.iterdir()) == sorted(p.name for p in prepared.iterdir())
     for path in prepared.iterdir():
         assert (pulled / path.name).read_bytes() == path.read_bytes(), path.name

@@ -9,7 +9,7 @@ import shutil
 
 import pytest
 import yaml
-from shared_project import sh
+from shared_project import layout, sh
 
 pytestmark = pytest.mark.slow
 
@@ -27,7 +27,7 @@ def test_four_jobs_at_once_each_on_its_own_gpu(shared_data, tmp_path):
     (project / "configs" / "gpus.yaml").write_text(yaml.safe_dump(pipeline))
     env = {k: v for k, v in os.environ.items() if k != "CUDA_VISIBLE_DEVICES"}
     env["METHODLIB_GPUS"] = "0,1,2,3"
-    targets = [f"results/mlp/seed{seed}/run.json" for seed in SEEDS]
+    targets = [f"{layout(pipeline).run_dir('mlp', seed)}/run.json" for seed in SEEDS]
     command = ["snakemake", *targets, "--cores", "4", "--resources", "gpu=4"]
     sh(*command, "--configfile", "configs/gpus.yaml", cwd=project, env=env)
     slots = []

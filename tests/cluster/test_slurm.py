@@ -18,7 +18,9 @@ from pathlib import Path
 
 import minislurm
 import pytest
-from shared_project import BROKEN, run_targets, sh
+from shared_project import BROKEN, layout, run_dirs, run_targets, sh
+
+from methodlib import paths
 
 pytestmark = [pytest.mark.cluster, pytest.mark.slow]
 
@@ -30,8 +32,9 @@ class Runs:
     origin: Path  # where the same runs went through the local executor
     pipeline: dict
 
-    def good_runs(self) -> list[str]:
-        return [t.removesuffix("/metrics.json") for t in run_targets(self.pipeline, broken=False)]
+    def good_runs(self) -> dict[tuple[str, int], str]:
+        """The run folder of each (experiment, seed) that trains."""
+        return run_dirs(self.pipeline, broken=False)
 
 
 @pytest.fixture(scope="module")
@@ -79,11 +82,12 @@ def provenance(run_dir: Path) -> dict:
 def test_every_training_job_is_its_own_slurm_job(runs, cluster):
     jobs = cluster.jobs()
     ids = []
-    for run in runs.good_runs():
+    experiment_hash = layout(runs.pipeline).pipeline.experiment_hash
+    for (experiment, seed), run in runs.good_runs().items():
         record = provenance(runs.clone / run)
         job_id = record["slurm_job_id"]
-        experiment, seed = run.split("/")[1], run.split("seed")[1]
-        assert jobs[job_id]["comment"] == f"rule_train_run_wildcards_{experiment}_{seed}"
+        wildcards = f"{experiment}_{experiment_hash(experiment)}_{seed}"  # in the path's order
+        assert jobs[job_id]["comment"] == f"rule_train_run_wildcards_{wildcards}"
         assert jobs[job_id]["state"] == "COMPLETED"
         assert record["slurm_node"] == minislurm.NODE
         # SLURM's GPU for the job; the CPU-only torch sees no CUDA, so `auto` fell back to the CPU
@@ -94,7 +98,8 @@ def test_every_training_job_is_its_own_slurm_job(runs, cluster):
 
 
 def test_resources_come_from_the_profile(runs, cluster):
-    job_id = provenance(runs.clone / runs.good_runs()[0])["slurm_job_id"]
+    first_run = next(iter(runs.good_runs().values()))
+    job_id = provenance(runs.clone / first_run)["slurm_job_id"]
     job = cluster.run("scontrol", "show", "job", "--oneliner", job_id)
     assert "TimeLimit=08:00:00" in job  # set-resources: train_run: runtime: 480
     assert "mem=16000M" in job  # set-resources: train_run: mem_mb: 16000
@@ -106,7 +111,7 @@ def test_metrics_equal_the_local_run(runs):
         record = json.loads((project / run / "metrics.json").read_text())
         return {k: v for k, v in record["metrics"].items() if not k.endswith("_seconds")}
 
-    for run in runs.good_runs():
+    for run in runs.good_runs().values():
         on_slurm, local = metrics(runs.clone, run), metrics(runs.origin, run)
         assert on_slurm == local, run
         assert {"test_accuracy", "test_nll", "test_brier"} <= set(on_slurm)
@@ -117,16 +122,18 @@ def test_a_failed_job_fails_the_workflow_naming_its_slurm_log(runs):
     output = runs.slurm.stdout + runs.slurm.stderr
     assert "Error in rule train_run:" in output, output[-3000:]
     error = output.split("Error in rule train_run:")[1].split("external_jobid")[0]
-    logs = re.findall(r"\S*/slurm_logs/rule_train_run/" + BROKEN + r"_0/\d+\.log", error)
+    broken_hash = layout(runs.pipeline).pipeline.experiment_hash(BROKEN)
+    wildcards = f"{BROKEN}_{broken_hash}_0"
+    logs = re.findall(r"\S*/slurm_logs/rule_train_run/" + wildcards + r"/\d+\.log", error)
     assert logs and Path(logs[0]).is_file(), error
-    rule_log = runs.clone / "results/logs/train_run" / BROKEN / "seed0.log"
+    rule_log = runs.clone / paths.LOGS / "train_run" / BROKEN / broken_hash / "seed0.log"
     assert "device 'cuda:7' requested" in rule_log.read_text()
 
 
 def test_pulled_data_is_not_prepared_again(runs):
     output = runs.slurm.stdout + runs.slurm.stderr
     assert "rule_prepare_dataset" not in output
-    assert not (runs.clone / "results/logs/prepare_dataset").exists()
+    assert not (runs.clone / paths.LOGS / "prepare_dataset").exists()
 
 
 def test_the_test_daemons_stop_by_pid(cluster):

@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 from methodlib.errors import RunError
+from methodlib.paths import Layout
 from methodlib.report.plots import figure_frame, plot_figure
 from methodlib.report.tables import COLUMNS, add_dee, curves
 from methodlib.spec import FigureSpec, StudySpec
@@ -106,13 +107,14 @@ def test_dee_rows_are_read_off_the_reference_ensemble():
     assert set(curves(out)["metric"]) == {m, "dee"}
 
 
-def test_epoch_figures_draw_a_training_log_column_per_run(tmp_path):
-    for seed, losses in [("0", [3.0, 2.0]), ("1", [5.0, 4.0])]:
-        run = tmp_path / "results" / "exp" / f"seed{seed}"
+def test_epoch_figures_draw_a_training_log_column_per_run(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # the run folders of the layout are relative to the project
+    pipeline = tiny_pipeline()
+    for seed, losses in [(0, [3.0, 2.0]), (1, [5.0, 4.0])]:
+        run = tmp_path / Layout(pipeline).run_dir("exp", seed)
         run.mkdir(parents=True)
         pd.DataFrame({"epoch": [1, 2], "val_loss": losses}).to_csv(run / "train_log.csv")
-    pipeline = tiny_pipeline()
     pipeline.reports["loss"] = FigureSpec(kind="epochs", x="epoch", y="val_loss", hue="experiment")
     tidy().to_csv(tmp_path / "t.csv", index=False)
-    plot_figure(pipeline, "loss", tmp_path / "t.csv", tmp_path / "loss.png", tmp_path / "results")
+    plot_figure(pipeline, "loss", tmp_path / "t.csv", tmp_path / "loss.png")
     assert (tmp_path / "loss.png").stat().st_size > 1000

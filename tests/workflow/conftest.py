@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from methodlib.paths import Layout
 from methodlib.report.tables import read_tidy
+from methodlib.spec import load_pipeline
 from tests.project_copy import copy_project, sh
 
 
@@ -25,10 +28,23 @@ def run_workflow(tmp_path_factory) -> Callable[..., Path]:
     return run
 
 
+def layout(project: Path, config: str) -> Layout:
+    """Where the artifacts of the pipeline file `config` run in `project` live: paths relative
+    to `project` (its report folder is named from the file's path inside the project)."""
+    with contextlib.chdir(project):
+        return Layout(load_pipeline(config), config)
+
+
 @pytest.fixture(scope="module")
-def table(project) -> pd.DataFrame:
-    """The tidy table of the module's `project` (each workflow module defines that fixture)."""
-    return read_tidy(project / "reports/metrics.csv")
+def paths(project, request) -> Layout:
+    """The layout of the module's `project` and `CONFIG` (each workflow module defines both)."""
+    return layout(project, request.module.CONFIG)
+
+
+@pytest.fixture(scope="module")
+def table(project, paths) -> pd.DataFrame:
+    """The tidy table of the module's `project`."""
+    return read_tidy(project / paths.report("metrics.csv"))
 
 
 def metric(table: pd.DataFrame, experiment: str, name: str) -> list[float]:

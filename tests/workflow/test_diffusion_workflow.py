@@ -37,19 +37,21 @@ def test_generation_metrics_are_tidy_rows(table):
         assert metric(table, experiment, "fid_judge")[0] > 0
 
 
-def test_outputs_judge_and_figures(project):
-    with np.load(project / "results/ss_ddpm_simplex3/seed0/predictions.npz") as data:
+def test_outputs_judge_and_figures(project, paths):
+    simplex = project / paths.run_dir("ss_ddpm_simplex3", 0) / "predictions.npz"
+    with np.load(simplex) as data:
         assert data["samples"].shape == data["reference"].shape == (80, 3)
-    with np.load(project / "results/ddpm_digits/seed0/predictions.npz") as data:
+    with np.load(project / paths.run_dir("ddpm_digits", 0) / "predictions.npz") as data:
         assert data["samples"].shape == (64, 1, 8, 8) and data["reference"].shape[1:] == (1, 8, 8)
-    assert (project / "results/judges/digits/model.pt").is_file()
-    assert not (project / "results/judges/simplex3").exists(), "judges only for images"
-    figures = [f"reports/samples/{e}.png" for e in EXPERIMENTS]
-    figures += [f"reports/curves/{e}.png" for e in EXPERIMENTS]
-    figures += ["reports/figures/diffusion/sym_kl.png", "reports/figures/diffusion/fid_judge.png"]
+    assert (project / paths.judge("digits")).is_file()
+    judges_of_simplex = project / Path(paths.judge("simplex3")).parents[1]
+    assert not judges_of_simplex.exists(), "judges only for images"
+    figures = [f"samples/{e}.png" for e in EXPERIMENTS]
+    figures += [f"curves/{e}.png" for e in EXPERIMENTS]
+    figures += ["figures/diffusion/sym_kl.png", "figures/diffusion/fid_judge.png"]
     for path in figures:
-        assert (project / path).stat().st_size > 5_000, path
-    assert "sym_kl" in (project / "reports/index.md").read_text()
+        assert (project / paths.report(path)).stat().st_size > 5_000, path
+    assert "sym_kl" in (project / paths.index()).read_text()
 
 
 def test_lint_is_clean(project):

@@ -34,7 +34,7 @@ def rows(table: pd.DataFrame, experiment: str, metric: str) -> list[list]:
     return selected[["seed", "samples"]].values.tolist()
 
 
-def test_the_deep_ensemble_is_a_group_row_with_its_size_curve(project, table):
+def test_the_deep_ensemble_is_a_group_row_with_its_size_curve(project, paths, table):
     assert list(table.columns) == TIDY_COLUMNS
     assert rows(table, "dense_mlp", "test_calibrated_nll") == [
         ["0", 1],
@@ -44,19 +44,18 @@ def test_the_deep_ensemble_is_a_group_row_with_its_size_curve(project, table):
     ]
     curve = rows(table, "dense_mlp", "curve_test_calibrated_nll")
     assert [r for r in curve if r[0] == "all"] == [["all", 1], ["all", 2], ["all", 3]]
-    group = json.loads((project / "results/dense_mlp/group/metrics.json").read_text())
+    group_dir = project / paths.group_dir("dense_mlp")
+    group = json.loads((group_dir / "metrics.json").read_text())
     assert group["members"] == [0, 1, 2]
     one, three = group["curve"][0]["metrics"], group["curve"][-1]["metrics"]
-    members = [
-        json.loads((project / f"results/dense_mlp/seed{s}/metrics.json").read_text())["metrics"]
-        for s in (0, 1, 2)
-    ]
+    runs = [project / paths.run_dir("dense_mlp", s) for s in (0, 1, 2)]
+    members = [json.loads((run / "metrics.json").read_text())["metrics"] for run in runs]
     # size 1: the mean over the members alone
     assert one["test_nll"] == pytest.approx(sum(m["test_nll"] for m in members) / 3)
     # the NLL of averaged probabilities is at most the members' mean NLL (-log is convex)
     assert three["test_nll"] <= sum(m["test_nll"] for m in members) / 3
-    assert len(pd.read_csv(project / "results/dense_mlp/group/curve.csv")) == 3
-    summary = json.loads((project / "reports/metrics.json").read_text())["dense_mlp"]
+    assert len(pd.read_csv(group_dir / "curve.csv")) == 3
+    summary = json.loads((project / paths.report("metrics.json")).read_text())["dense_mlp"]
     assert summary["group_test_calibrated_nll"] == pytest.approx(
         three["test_calibrated_nll"], abs=1e-6
     )
@@ -69,18 +68,18 @@ def test_mc_dropout_runs_carry_their_samples_curve(table):
     assert "all" not in set(table[table["experiment"] == "mc_dropout_mlp"]["seed"])
 
 
-def test_dee_ood_and_reliability_reports(project, table):
+def test_dee_ood_and_reliability_reports(project, paths, table):
     dee = table[table["metric"] == "dee"]
     assert set(dee["experiment"]) == {"dense_mlp", "mc_dropout_mlp"}
     assert "all" not in set(dee[dee["experiment"] == "dense_mlp"]["seed"])  # not the reference
     assert ((dee["value"] >= 1) & (dee["value"] <= 3)).all()
     assert (table[table["metric"] == "ood_auroc"]["value"].between(0, 1)).all()
     assert len(table[table["metric"] == "ood_auroc"]) == 5  # four runs and the ensemble
-    curves = read_tidy(project / "reports/curves.csv")
+    curves = read_tidy(project / paths.report("curves.csv"))
     assert list(curves.columns) == TIDY_COLUMNS
     assert {"dee", "test_calibrated_nll", "test_accuracy"} <= set(curves["metric"])
-    for path in ("reports/reliability/ensembles.png", "reports/figures/ensembles/dee.png"):
-        assert (project / path).stat().st_size > 5_000
+    for path in ("reliability/ensembles.png", "figures/ensembles/dee.png"):
+        assert (project / paths.report(path)).stat().st_size > 5_000, path
 
 
 def test_changing_the_ensemble_size_reruns_only_the_group(project):

@@ -11,7 +11,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from methodlib.report.tables import read_tidy
 from tests.project_copy import sh
 
 CONFIG = "configs/pagan_tiny.yaml"
@@ -26,8 +25,7 @@ def project(run_workflow) -> Path:
     return run_workflow(CONFIG, cores=2)
 
 
-def test_every_run_has_the_generative_and_reconstruction_metrics(project):
-    table = read_tidy(project / "reports/metrics.csv")
+def test_every_run_has_the_generative_and_reconstruction_metrics(table):
     for experiment in EXPERIMENTS:
         rows = table[table["experiment"] == experiment].set_index("metric")["value"]
         for name in METRICS:
@@ -37,15 +35,15 @@ def test_every_run_has_the_generative_and_reconstruction_metrics(project):
     assert floors.nunique() == 1, "the augmentation's RID is the same floor for every run"
 
 
-def test_reconstructions_and_figures(project):
-    with np.load(project / "results/pagan/seed0/predictions.npz") as data:
+def test_reconstructions_and_figures(project, paths):
+    with np.load(project / paths.run_dir("pagan", 0) / "predictions.npz") as data:
         assert data["samples"].shape == (64, 1, 8, 8)
         assert data["reconstructions"].shape == data["reference"].shape
-    figures = [f"reports/autoencoders/{e}.png" for e in EXPERIMENTS]
-    figures += [f"reports/samples/{e}.png" for e in EXPERIMENTS]
-    figures += ["reports/figures/pagan/rid.png", "reports/figures/pagan/recon_rmse.png"]
+    figures = [f"autoencoders/{e}.png" for e in EXPERIMENTS]
+    figures += [f"samples/{e}.png" for e in EXPERIMENTS]
+    figures += ["figures/pagan/rid.png", "figures/pagan/recon_rmse.png"]
     for path in figures:
-        assert (project / path).stat().st_size > 5_000, path
+        assert (project / paths.report(path)).stat().st_size > 5_000, path
 
 
 def test_lint_is_clean(project):

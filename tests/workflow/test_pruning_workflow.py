@@ -26,9 +26,9 @@ def project(run_workflow) -> Path:
     return run_workflow(CONFIG)
 
 
-def test_every_run_reports_the_pruning_metrics(project):
+def test_every_run_reports_the_pruning_metrics(project, paths):
     # the pruning study's own table, which includes the dense study's run
-    table = pd.read_csv(project / "reports/studies/pruning/metrics.csv")
+    table = pd.read_csv(project / paths.study_table("pruning"))
     runs = table.pivot_table(index="experiment", columns="metric", values="value")
     assert set(runs.index) == {"dense_mlp", "sparse_vd_mlp", "vd_ard_conv", "sbp_mlp"}
     for metric in ("compression", "flops_reduction", "cpu_speedup", "test_error"):
@@ -40,20 +40,20 @@ def test_every_run_reports_the_pruning_metrics(project):
     assert (runs["compression"] >= 1).all()
 
 
-def test_sbp_and_sparse_vd_start_from_the_dense_run(project):
+def test_sbp_and_sparse_vd_start_from_the_dense_run(project, paths):
     for experiment in ("sbp_mlp", "sparse_vd_mlp"):
-        record = read_json(project / f"results/{experiment}/seed0/run.json")
+        record = read_json(project / paths.run_dir(experiment, 0) / "run.json")
         assert record["config"]["init_from"] == "dense_mlp"
-    dense = (project / "results/dense_mlp/seed0/model.pt").stat().st_mtime
-    assert (project / "results/sbp_mlp/seed0/model.pt").stat().st_mtime > dense
+    dense = (project / paths.run_dir("dense_mlp", 0) / "model.pt").stat().st_mtime
+    assert (project / paths.run_dir("sbp_mlp", 0) / "model.pt").stat().st_mtime > dense
 
 
-def test_report_figures_exist(project):
+def test_report_figures_exist(project, paths):
     for figure in ("error_vs_compression", "flops_reduction"):
-        assert (project / f"reports/figures/pruning/{figure}.png").stat().st_size > 0
+        assert (project / paths.report(f"figures/pruning/{figure}.png")).stat().st_size > 0
 
 
-def test_pruning_figures_are_workflow_targets_in_the_index(project):
+def test_pruning_figures_are_workflow_targets_in_the_index(project, paths):
     pipeline = load_pipeline(project / CONFIG)
     figures = pruning_figures(pipeline, "pruning")
     assert [path for _, path, _ in figures] == [
@@ -62,7 +62,7 @@ def test_pruning_figures_are_workflow_targets_in_the_index(project):
         "pruning/histograms/vd_ard_conv.png",
         "pruning/histograms/sbp_mlp.png",
     ]
-    index = (project / "reports/index.md").read_text()
+    index = (project / paths.index()).read_text()
     for _, path, caption in figures:
-        assert (project / "reports" / path).stat().st_size > 1000, path
+        assert (project / paths.report(path)).stat().st_size > 1000, path
         assert f"]({path})" in index and caption in index

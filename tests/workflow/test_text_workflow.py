@@ -42,17 +42,17 @@ def test_text_metrics_are_tidy_rows(table):
     assert len(metric(table, "tencdm", "mauve_steps_2")) == 1
 
 
-def test_outputs_judge_and_reports(project):
-    with np.load(project / "results/tencdm/seed0/predictions.npz") as data:
+def test_outputs_judge_and_reports(project, paths):
+    with np.load(project / paths.run_dir("tencdm", 0) / "predictions.npz") as data:
         assert data["sample_ids"].shape == (16, 16) and len(data["samples"]) == 16
         assert data["samples_steps_2"].shape == (16,)
         assert data["reference"].dtype.kind == "U"
-    assert (project / "results/judges/quotes/model.pt").is_file()
+    assert (project / paths.judge("quotes")).is_file()
     for experiment in EXPERIMENTS:
-        table = (project / f"reports/samples/{experiment}.md").read_text()
+        table = (project / paths.report(f"samples/{experiment}.md")).read_text()
         assert table.count("\n|") > 10, experiment
-    assert (project / "reports/figures/text/mauve_steps.png").stat().st_size > 5_000
-    index = (project / "reports/index.md").read_text()
+    assert (project / paths.report("figures/text/mauve_steps.png")).stat().st_size > 5_000
+    index = (project / paths.index()).read_text()
     assert "mauve" in index and "samples/tencdm.md" in index
 
 
