@@ -25,8 +25,8 @@ import numpy as np
 import pandas as pd
 
 from methodlib.errors import RunError
-from methodlib.evaluate import prediction_metrics, read_predictions
 from methodlib.io import atomic_path, write_json
+from methodlib.tasks.classification_eval import prediction_metrics, read_predictions
 
 SUBSETS = 70  # C(8, 4): all subsets of every size for ensembles of up to 8
 SUBSET_SEED = 0

@@ -7,18 +7,9 @@ run (shuffling is seeded per epoch, and the RNG state is part of the checkpoint)
 
 Outputs, written only when training has finished: `predictions.npz`, `model.pt` (weights),
 `train_log.csv`, and `run.json` (config, provenance, the task) last. The same four files for
-every task, so the rules do not depend on it; what `predictions.npz` holds does:
-- classification: `probs` (samples, examples, classes) on the test split and `labels`, plus
-  `ood_probs` when the dataset has an out-of-domain split; the log has `val_nll`,
-  `val_accuracy`;
-- generation: `samples` (n, *input shape) drawn from the trained model (n = the test split's
-  size unless the method's `samples` says) and `reference`, the test split in the data's
-  domain, plus `reconstructions` of `reference` for methods that `reconstruct` (the
-  autoencoders: PAGAN, ALI, the VAE); the log has `val_loss`;
-- text: `sample_ids` (n, max_len) of compact token ids and `samples`, their texts (n = the
-  test split's size unless the method's `samples` says), `reference`, the test texts, and
-  `samples_<key>`/`sample_ids_<key>` for each extra sample set of the method (TEncDM's
-  fewer-step samplers, `steps_5`, ...); the log has `val_loss`.
+every task, so the rules do not depend on it; what `predictions.npz` holds and the log's
+validation columns are the method's task's (`Task.test_outputs`, `Task.validation_columns`
+in `methodlib/tasks/`), and so is whether the inputs are standardised.
 """
 
 from __future__ import annotations
@@ -34,20 +25,19 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
-from torch import nn
 from tqdm import tqdm
 
-from methodlib.data import Prepared, Split, load_prepared
-from methodlib.data.text import decode_ids, resolve_tokenizer
+from methodlib.data import Prepared, load_prepared
+from methodlib.data.text import resolve_tokenizer
 from methodlib.device import resolve_device
 from methodlib.errors import RunError
 from methodlib.io import atomic_path, write_json, write_npz
-from methodlib.methods import METHODS, DataInfo, EpochContext, Method, StepContext
+from methodlib.methods import METHODS, DataInfo, EpochContext, StepContext
 from methodlib.methods.base import TextInfo
 from methodlib.models.stats import count_flops, count_params
 from methodlib.provenance import provenance
 from methodlib.spec import Pipeline, TrainingSpec
+from methodlib.tasks import get_task
 
 CHECKPOINT = Path("state") / "checkpoint.pt"
 
@@ -86,101 +76,11 @@ def make_scheduler(optimizer: torch.optim.Optimizer, training: TrainingSpec):
     return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda _: 1.0)
 
 
-def predict(
-    method: Method, model: nn.Module, split: Split, batch_size: int, device, final: bool = True
-) -> torch.Tensor:
-    """Probabilities (samples, examples, classes) on a split, in evaluation mode: the method's
-    test-time prediction, or (`final=False`) its per-epoch validation prediction."""
-    model.eval()
-    proba = method.predict_proba if final else method.validation_proba
-    parts = [
-        proba(model, split.x[i : i + batch_size].to(device)).float().cpu()
-        for i in range(0, len(split), batch_size)
-    ]
-    return torch.cat(parts, dim=1)
-
-
-def validation_columns(
-    method: Method, model: nn.Module, data: Prepared, batch_size: int, device
-) -> dict[str, float]:
-    """The training log's per-epoch validation columns of the method's task."""
-    if method.task == "generation":
-        model.eval()
-        return method.validation_metrics(model, data.val.x.to(device), batch_size)
-    if method.task == "text":
-        model.eval()
-        return method.validation_metrics(
-            model, data.val.x.to(device), data.val.y.to(device), batch_size
-        )
-    probs = predict(method, model, data.val, batch_size, device, final=False).mean(0)
-    return {
-        "val_nll": F.nll_loss(probs.clamp_min(1e-12).log(), data.val.y).item(),
-        "val_accuracy": (probs.argmax(1) == data.val.y).float().mean().item(),
-    }
-
-
-def test_outputs(
-    method: Method, model: nn.Module, data: Prepared, batch_size: int, device
-) -> dict[str, np.ndarray]:
-    """What `predictions.npz` holds for the method's task (see the module docstring)."""
-    if method.task == "text":
-        return text_outputs(method, model, data, batch_size, device)
-    if method.task == "generation":
-        model.eval()
-        n = method.config.samples or len(data.test)
-        samples = [
-            method.generate(model, min(batch_size, n - i), device).float().cpu()
-            for i in range(0, n, batch_size)
-        ]
-        outputs = {"samples": torch.cat(samples).numpy(), "reference": data.test.x.numpy()}
-        if hasattr(method, "reconstruct"):  # autoencoders: G(E(x)) of each test example
-            outputs["reconstructions"] = torch.cat(
-                [
-                    method.reconstruct(model, data.test.x[i : i + batch_size].to(device)).cpu()
-                    for i in range(0, len(data.test), batch_size)
-                ]
-            ).numpy()
-        return outputs
-    outputs = {
-        "probs": predict(method, model, data.test, batch_size, device).numpy(),
-        "labels": data.test.y.numpy(),
-    }
-    if data.ood is not None:  # scored for out-of-domain detection
-        outputs["ood_probs"] = predict(method, model, data.ood, batch_size, device).numpy()
-    return outputs
-
-
-def text_outputs(
-    method: Method, model: nn.Module, data: Prepared, batch_size: int, device
-) -> dict[str, np.ndarray]:
-    """Generated texts (and their token ids) of the method's sampler and of its extra sample
-    sets, next to the test texts; texts are stored as fixed-width unicode (no pickles)."""
-    model.eval()
-    n = method.config.samples or len(data.test)
-
-    def drawn(draw) -> np.ndarray:
-        return torch.cat(
-            [draw(min(batch_size, n - i)).cpu() for i in range(0, n, batch_size)]
-        ).numpy()
-
-    sets = {"": drawn(lambda k: method.generate(model, k, device))}
-    extra = [
-        method.extra_samples(model, min(batch_size, n - i), device) for i in range(0, n, batch_size)
-    ]
-    for key in extra[0] if extra else []:
-        sets[f"_{key}"] = torch.cat([part[key].cpu() for part in extra]).numpy()
-    outputs = {"reference": np.array(data.texts["test"], dtype=str)}
-    for suffix, ids in sets.items():
-        outputs[f"sample_ids{suffix}"] = ids
-        outputs[f"samples{suffix}"] = np.array(decode_ids(ids, method.info.text), dtype=str)
-    return outputs
-
-
 def data_info(data: Prepared) -> DataInfo:
     """What a method knows of its data: shapes, classes (the vocabulary for text), domain."""
     meta = data.meta
     text = None
-    if meta.get("task") == "text":
+    if data.texts is not None:  # a text dataset: its token space
         text = TextInfo(
             resolve_tokenizer(meta["tokenizer"]), tuple(meta["vocab"]), meta["input_shape"][0]
         )
@@ -213,8 +113,8 @@ def train_run(
     device = resolve_device(pipeline.device_of(experiment))
     seed_everything(seed)
 
-    generation = METHODS[exp.method.name].task == "generation"  # models the data as they are
-    data = load_prepared(data_dir, standardise=not generation)
+    task = get_task(METHODS[exp.method.name].task)
+    data = load_prepared(data_dir, standardise=task.standardise_inputs)
     info = data_info(data)
     method = METHODS[exp.method.name](exp.method, exp.model, info)
     model = method.build_model().to(device)
@@ -281,7 +181,7 @@ def train_run(
         row = {
             "epoch": epoch + 1,
             "train_loss": total.item() / steps,
-            **validation_columns(method, model, data, training.eval_batch_size, device),
+            **task.validation_columns(method, model, data, training.eval_batch_size, device),
             "lr": lr,
             "seconds": time.time() - epoch_start,
             **method.epoch_metrics(model),
@@ -292,7 +192,7 @@ def train_run(
             state_path, config_hash, seed, epoch + 1, model, optimizer, scheduler, method, log
         )
 
-    outputs = test_outputs(method, model, data, training.eval_batch_size, device)
+    outputs = task.test_outputs(method, model, data, training.eval_batch_size, device)
     write_npz(run_dir / "predictions.npz", **outputs)
     with atomic_path(run_dir / "model.pt") as tmp:
         torch.save({"model": model.state_dict(), "method": method.state_dict()}, tmp)

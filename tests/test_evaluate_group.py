@@ -12,11 +12,12 @@ import pandas as pd
 import pytest
 
 from methodlib.errors import RunError, SpecError
-from methodlib.evaluate import doubling_sizes, evaluate_run, prediction_metrics
+from methodlib.evaluate import evaluate_run
 from methodlib.evaluate_group import evaluate_group, member_subsets
 from methodlib.io import read_json, write_json, write_npz
 from methodlib.report.tables import COLUMNS, headline, summary, tidy_from_runs
 from methodlib.spec import validate_pipeline
+from methodlib.tasks.classification_eval import doubling_sizes, prediction_metrics
 
 CLASSES, EXAMPLES = 4, 120
 

@@ -8,9 +8,9 @@ import pytest
 import torch
 
 from methodlib.data import load_prepared
-from methodlib.evaluate import generation_metrics
 from methodlib.judge import judge_features, load_judge, train_judge
 from methodlib.metrics.generative import frechet_distance
+from methodlib.tasks.generation_eval import generation_metrics
 
 
 @pytest.fixture(scope="module")

@@ -1,8 +1,10 @@
 """What a method is: a config model plus hooks the shared training loop calls.
 
-A method decides how the network is built (its layer factory), what loss one batch gives, and
-how test predictions are drawn. Predictions always carry a samples axis — MC samples, SWAG
-draws, snapshots — so every classification metric applies to every method unchanged.
+A method decides how the network is built (its layer factory) and what loss one batch gives;
+what its task saves after training (`methodlib/tasks/`) it provides through its task's base
+class: `ClassifierMethod` here (class probabilities with a samples axis — MC samples, SWAG
+draws, snapshots — so every classification metric applies to every method unchanged),
+`GenerativeMethod` (`generative_base.py`) and `TextMethod` (`text/base.py`).
 """
 
 from __future__ import annotations
@@ -87,7 +89,7 @@ def sampled_proba(model: nn.Module, x: torch.Tensor, samples: int) -> torch.Tens
 
 
 class Method:
-    """Maximum-likelihood classification; subclasses override the hooks they change.
+    """What every method has, whatever its task; subclasses override the hooks they change.
 
     A concrete method sets `Config`, its config model; its name, task and the architectures it
     takes are read from there (`MethodConfig`'s class variables), so they are said once."""
@@ -132,7 +134,8 @@ class Method:
     def loss(
         self, model: nn.Module, x: torch.Tensor, y: torch.Tensor, ctx: StepContext
     ) -> torch.Tensor:
-        return F.cross_entropy(model(x), y)
+        """The training objective of a batch (a scalar)."""
+        raise NotImplementedError
 
     def param_groups(self, model: nn.Module) -> list[dict[str, Any]]:
         """The optimizer's parameter groups; a group may carry an `lr_scale` that multiplies
@@ -150,17 +153,6 @@ class Method:
         """Indices of the training examples this epoch draws its batches from (data arriving
         in chunks); None means all of them."""
         return None
-
-    @torch.no_grad()
-    def predict_proba(self, model: nn.Module, x: torch.Tensor) -> torch.Tensor:
-        """Class probabilities with a leading samples axis: (samples, batch, classes)."""
-        return F.softmax(model(x), dim=-1).unsqueeze(0)
-
-    @torch.no_grad()
-    def validation_proba(self, model: nn.Module, x: torch.Tensor) -> torch.Tensor:
-        """The per-epoch validation predictions of the training log; methods whose test-time
-        prediction is expensive (many posterior samples) may return a cheaper one."""
-        return self.predict_proba(model, x)
 
     def on_train_start(self, model: nn.Module, x_train: torch.Tensor) -> None:
         """Called once before the first epoch of a fresh run (not when resuming: `state_dict`
@@ -188,3 +180,25 @@ class Method:
     def init_from(self, model: nn.Module, weights: dict[str, torch.Tensor]) -> None:
         """Start from another experiment's final weights (the `init_from` YAML field)."""
         model.load_state_dict(weights)
+
+
+class ClassifierMethod(Method):
+    """Maximum-likelihood classification: cross-entropy training and one softmax prediction.
+    The classification task (`tasks/classification.py`) saves `predict_proba` on the test
+    split and logs `validation_proba` on the validation split after every epoch."""
+
+    def loss(
+        self, model: nn.Module, x: torch.Tensor, y: torch.Tensor, ctx: StepContext
+    ) -> torch.Tensor:
+        return F.cross_entropy(model(x), y)
+
+    @torch.no_grad()
+    def predict_proba(self, model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+        """Class probabilities with a leading samples axis: (samples, batch, classes)."""
+        return F.softmax(model(x), dim=-1).unsqueeze(0)
+
+    @torch.no_grad()
+    def validation_proba(self, model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+        """The per-epoch validation predictions of the training log; methods whose test-time
+        prediction is expensive (many posterior samples) may return a cheaper one."""
+        return self.predict_proba(model, x)

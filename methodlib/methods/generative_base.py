@@ -1,11 +1,10 @@
 """What a generation method is: the `Method` hooks the shared training loop calls, read for a
 model of the data instead of a classifier.
 
-The loop stays the same for both tasks; it dispatches on `task` in two places only: the
-per-epoch validation columns (`val_loss` here, on a fixed draw of steps and noise so that
-epochs are comparable) and the test outputs (`samples`, as many as the test split unless the
-config says, next to `reference`, the test split itself). Labels are ignored: a generative
-model learns p(x).
+The loop is the same for every task; the generation task (`methodlib/tasks/generation.py`)
+calls `validation_metrics` for the per-epoch validation columns (`val_loss`, on a fixed draw
+of steps and noise so that epochs are comparable) and `generate` (and an autoencoder's
+`reconstruct`) for the test outputs. Labels are ignored: a generative model learns p(x).
 """
 
 from __future__ import annotations
@@ -16,7 +15,6 @@ from contextlib import contextmanager
 import torch
 from torch import nn
 
-from methodlib.errors import RunError
 from methodlib.methods.base import DataInfo, Method, StepContext
 from methodlib.methods.config import GenerativeConfig
 from methodlib.metrics.generative import out_of_domain
@@ -67,9 +65,6 @@ class GenerativeMethod(Method):
                 for i in range(0, len(x_val), batch_size)
             )
         return {"val_loss": total / len(x_val)}
-
-    def predict_proba(self, model: nn.Module, x: torch.Tensor) -> torch.Tensor:
-        raise RunError(f"{self.name} is a generation method; it has no class probabilities")
 
     def into_domain(self, x: torch.Tensor) -> torch.Tensor:
         """Final samples mapped into the data's domain by `projection`; the fraction that

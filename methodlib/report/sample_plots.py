@@ -14,9 +14,9 @@ matplotlib.use("Agg")  # figures are files; no display on cluster nodes or CI
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from methodlib.evaluate import read_samples  # noqa: E402
 from methodlib.io import read_json  # noqa: E402
 from methodlib.report.plots import save_figure  # noqa: E402
+from methodlib.tasks.generation_eval import read_samples  # noqa: E402
 
 GRID = 8  # images per side of a grid
 POINTS = 1000  # at most this many points per scatter

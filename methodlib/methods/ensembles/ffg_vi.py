@@ -21,7 +21,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from methodlib.methods.base import Method, sampled_proba
+from methodlib.methods.base import ClassifierMethod, sampled_proba
 from methodlib.methods.ensembles.configs import FFGVIConfig
 from methodlib.methods.layers.factory import ReplacingLayers
 from methodlib.methods.layers.gaussian import GaussianConv2d, GaussianLinear
@@ -29,7 +29,7 @@ from methodlib.methods.pruning.variational import VariationalMethod
 from methodlib.models import Layers
 
 
-class FFGVI(Method):
+class FFGVI(ClassifierMethod):
     Config = FFGVIConfig
     config: FFGVIConfig
 

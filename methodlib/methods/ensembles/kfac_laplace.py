@@ -36,7 +36,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.func import functional_call
 
-from methodlib.methods.base import EpochContext, Method
+from methodlib.methods.base import ClassifierMethod, EpochContext
 from methodlib.methods.ensembles.configs import KFACLaplaceConfig
 
 
@@ -135,7 +135,7 @@ def _as_parameters(
     }
 
 
-class KFACLaplace(Method):
+class KFACLaplace(ClassifierMethod):
     Config = KFACLaplaceConfig
     config: KFACLaplaceConfig
 

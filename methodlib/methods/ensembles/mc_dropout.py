@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from methodlib.methods.base import Method, sampled_proba
+from methodlib.methods.base import ClassifierMethod, sampled_proba
 from methodlib.methods.ensembles.configs import MCDropoutConfig
 from methodlib.models import Layers
 
@@ -24,7 +24,7 @@ class DropoutLayers(Layers):
         return nn.Dropout(rate) if rate > 0 else nn.Identity()
 
 
-class MCDropout(Method):
+class MCDropout(ClassifierMethod):
     Config = MCDropoutConfig
     config: MCDropoutConfig
 

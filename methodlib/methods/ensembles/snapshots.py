@@ -16,11 +16,17 @@ from typing import Any
 import torch
 from torch import nn
 
-from methodlib.methods.base import DataInfo, EpochContext, Method, MethodConfig, StepContext
+from methodlib.methods.base import (
+    ClassifierMethod,
+    DataInfo,
+    EpochContext,
+    MethodConfig,
+    StepContext,
+)
 from methodlib.methods.ensembles.weight_averaging import Weights, proba_with
 
 
-class SnapshotEnsemble(Method):
+class SnapshotEnsemble(ClassifierMethod):
     """A method with cycles of epochs, a learning-rate shape within each cycle, and a snapshot
     at each cycle's end; subclasses say where cycles start and what the shape is."""
 

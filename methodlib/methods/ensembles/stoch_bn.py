@@ -43,7 +43,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from methodlib.errors import RunError
-from methodlib.methods.base import DataInfo, EpochContext, Method
+from methodlib.methods.base import ClassifierMethod, DataInfo, EpochContext
 from methodlib.methods.ensembles.configs import StochBNConfig
 
 
@@ -101,7 +101,7 @@ def batch_statistics(
     ]
 
 
-class StochBN(Method):
+class StochBN(ClassifierMethod):
     Config = StochBNConfig
     config: StochBNConfig
 

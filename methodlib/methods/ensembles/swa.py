@@ -29,7 +29,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from methodlib.methods.base import DataInfo, EpochContext, Method, MethodConfig, StepContext
+from methodlib.methods.base import (
+    ClassifierMethod,
+    DataInfo,
+    EpochContext,
+    MethodConfig,
+    StepContext,
+)
 from methodlib.methods.ensembles.configs import SWAConfig
 from methodlib.methods.ensembles.weight_averaging import (
     WeightMoments,
@@ -50,7 +56,7 @@ def anneal(t: float, low: float) -> float:
     return low
 
 
-class SWA(Method):
+class SWA(ClassifierMethod):
     Config = SWAConfig
     config: SWAConfig
 
@@ -101,7 +107,10 @@ class SWA(Method):
         model.eval()
         try:
             metrics = {}
-            for label, predict in (("final_iterate", Method.predict_proba), ("swa", SWA.swa_proba)):
+            for label, predict in (
+                ("final_iterate", ClassifierMethod.predict_proba),
+                ("swa", SWA.swa_proba),
+            ):
                 probs = torch.cat(
                     [
                         predict(self, model, ctx.x_val[i : i + ctx.batch_size]).mean(0)

@@ -35,7 +35,7 @@ import torch
 from torch import nn
 
 from methodlib.errors import RunError
-from methodlib.methods.base import Method, sampled_proba
+from methodlib.methods.base import ClassifierMethod, sampled_proba
 from methodlib.methods.ensembles.configs import VarianceNetConfig
 from methodlib.methods.layers.gaussian import VarianceConv2d, VarianceLinear
 from methodlib.metrics.pruning import weight_layers
@@ -62,7 +62,7 @@ class VarianceLayers(Layers):
         return nn.Conv2d(c_in, c_out, kernel, padding=padding)
 
 
-class VarianceNet(Method):
+class VarianceNet(ClassifierMethod):
     Config = VarianceNetConfig
     config: VarianceNetConfig
 

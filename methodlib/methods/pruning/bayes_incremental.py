@@ -35,9 +35,9 @@ from torch import nn
 
 from methodlib.errors import RunError
 from methodlib.methods.base import (
+    ClassifierMethod,
     DataInfo,
     EpochContext,
-    Method,
     StepContext,
     sampled_proba,
 )
@@ -52,7 +52,7 @@ from methodlib.methods.pruning.configs import BayesIncrementalConfig
 from methodlib.models import Layers
 
 
-class BayesIncremental(Method):
+class BayesIncremental(ClassifierMethod):
     Config = BayesIncrementalConfig
     config: BayesIncrementalConfig
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from torch import nn
 
-from methodlib.methods.base import Method
+from methodlib.methods.base import ClassifierMethod
 from methodlib.methods.pruning.configs import DenseConfig
 from methodlib.metrics.pruning import pruning_metrics
 
 
-class Dense(Method):
+class Dense(ClassifierMethod):
     Config = DenseConfig
 
     def run_metrics(self, model: nn.Module) -> dict[str, float]:

@@ -1,7 +1,7 @@
 """What the Bayesian pruning methods (`sparse_vd`, `vd_ard`, `sbp`) share: variational linear
 and convolutional layers with a per-weight log σ², the log-normal multiplicative noise layer of
-structured Bayesian pruning, their KL terms, and a `Method` base that trains any of them with
-the objective NLL + β·KL/N (β warmed up linearly from 0).
+structured Bayesian pruning, their KL terms, and a `ClassifierMethod` base that trains any of
+them with the objective NLL + β·KL/N (β warmed up linearly from 0).
 
 After training each layer exposes the network a pruned run is evaluated as: variational layers
 give `pruned_weight()` (mean weights, zero where log α ≥ threshold) and noise layers give
@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from methodlib.errors import RunError
-from methodlib.methods.base import Method, StepContext
+from methodlib.methods.base import ClassifierMethod, StepContext
 from methodlib.methods.pruning.configs import VariationalConfig
 from methodlib.metrics.pruning import layer_names, pruning_metrics, weight_layers
 
@@ -216,7 +216,7 @@ class LogNormalNoise(nn.Module):
         return x * self._per_unit(log_theta.exp().to(x.dtype))
 
 
-class VariationalMethod(Method):
+class VariationalMethod(ClassifierMethod):
     """Training, evaluation and pruning metrics shared by sparse_vd, vd_ard and sbp."""
 
     config: VariationalConfig

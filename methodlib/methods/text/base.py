@@ -89,6 +89,3 @@ class TextMethod(Method):
     ) -> dict[str, torch.Tensor]:
         """More sets of `n` rows, saved as `samples_<key>` beside the main ones."""
         return {}
-
-    def predict_proba(self, model: nn.Module, x: torch.Tensor) -> torch.Tensor:
-        raise RunError(f"{self.name} is a text generation method; it has no class probabilities")

@@ -11,7 +11,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from methodlib.methods.autoencoders.pagan import PAGAN, augment, side_by_side
+from methodlib.data.augment import augment
+from methodlib.methods.autoencoders.pagan import PAGAN, side_by_side
 from tests.methods.autoencoders.autoencoding_helpers import blobs, build, train
 
 

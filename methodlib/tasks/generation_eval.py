@@ -1,0 +1,97 @@
+"""The generation task's evaluation: the generated samples against the test split
+(`reference`): `sym_kl` (k-NN estimate, k = 10, in the domain's intrinsic dimension; vectors
+only: in image dimensions it says little), `sliced_w`, `out_of_domain` (by the dataset's
+domain), and for images `fid_judge`, the Fréchet distance in the feature space of the dataset's
+judge classifier (`methodlib/judge.py`), and `is_judge`, the Inception-style score from its
+class probabilities. Runs that saved `reconstructions` (the autoencoders) also get
+`recon_rmse`, `rid` (`metrics/judge_scores.py`) and `rid_augmentation`: the RID of PAGAN's
+augmentation (`methodlib/data/augment.py`) of the test images, the floor a content-preserving
+reconstruction can reach."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from methodlib.errors import RunError
+from methodlib.metrics.generative import frechet_distance, out_of_domain, sliced_wasserstein, sym_kl
+from methodlib.metrics.judge_scores import inception_score, recon_rmse, rid
+
+
+def intrinsic_dim(domain: str, ambient: int) -> int:
+    """The dimension of the manifold the data live on: what the k-NN KL estimator scales by."""
+    return ambient - 1 if domain in ("simplex", "sphere") else ambient
+
+
+def generation_metrics(
+    samples: np.ndarray,
+    reference: np.ndarray,
+    domain: str,
+    judge: str | Path | None = None,
+    reconstructions: np.ndarray | None = None,
+) -> dict[str, float]:
+    """Every metric of generated `samples` against `reference` examples of the data, and of
+    `reconstructions` of them where given."""
+    flat, ref = samples.reshape(len(samples), -1), reference.reshape(len(reference), -1)
+    finite = np.isfinite(flat).all(axis=1)
+    metrics = {
+        "out_of_domain": float(out_of_domain(flat, domain)),
+        "nonfinite": float(1.0 - finite.mean()),
+        "n_generated": len(samples),
+    }
+    flat = flat[finite]
+    metrics["sliced_w"] = float(sliced_wasserstein(flat, ref))
+    if samples.ndim == 2:
+        metrics["sym_kl"] = float(sym_kl(flat, ref, k=10, dim=intrinsic_dim(domain, ref.shape[1])))
+    if reconstructions is not None:
+        metrics["recon_rmse"] = recon_rmse(reference, reconstructions)
+    if judge is not None:
+        from methodlib.judge import judge_features, judge_probs, load_judge  # torch: images
+
+        model = load_judge(judge)
+        real = judge_features(model, reference)
+        fake = judge_features(model, samples[finite])
+        metrics["fid_judge"] = float(frechet_distance(fake, real))
+        metrics["is_judge"] = inception_score(judge_probs(model, samples[finite]))
+        if reconstructions is not None:
+            metrics.update(reconstruction_rids(model, reference, reconstructions))
+    return metrics
+
+
+def reconstruction_rids(
+    judge: Any, reference: np.ndarray, reconstructions: np.ndarray
+) -> dict[str, float]:
+    """`rid` of the reconstructions and `rid_augmentation` of PAGAN's augmentation of the
+    same images (a fixed draw, so that every run of a dataset has the same floor)."""
+    import torch
+
+    from methodlib.data.augment import augment
+    from methodlib.judge import judge_probs
+
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        augmented = augment(torch.as_tensor(reference, dtype=torch.float32))
+    p_x = judge_probs(judge, reference)
+    return {
+        "rid": rid(p_x, judge_probs(judge, reconstructions)),
+        "rid_augmentation": rid(p_x, judge_probs(judge, augmented)),
+    }
+
+
+def read_samples(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
+    try:
+        with np.load(path) as outputs:
+            return outputs["samples"], outputs["reference"]
+    except (OSError, KeyError, ValueError) as exc:
+        raise RunError(f"{path}: unreadable ({exc}); rerun that training job") from None
+
+
+def read_reconstructions(path: str | Path) -> np.ndarray | None:
+    """The saved reconstructions of `reference`, None for methods that do not reconstruct."""
+    try:
+        with np.load(path) as outputs:
+            return outputs.get("reconstructions", None)
+    except (OSError, KeyError, ValueError) as exc:
+        raise RunError(f"{path}: unreadable ({exc}); rerun that training job") from None
