@@ -31,7 +31,8 @@ class MethodConfig(BaseModel):
     reconstructs: ClassVar[bool] = False
     """Whether the method also reconstructs its inputs (autoencoders: their figures)."""
     variational_pruning: ClassVar[bool] = False
-    """Whether the method prunes by a per-weight or per-unit statistic (its histograms)."""
+    """Whether the method prunes by a per-weight or per-unit statistic (its histograms, whose
+    caption the config's `pruning_caption(experiment)` gives)."""
     metrics: ClassVar[tuple[str, ...]] = ()
     """Metrics a run of the method has beyond its task's (`methodlib/tasks/`); `*` stands for
     a number or a suffix. Figure columns are checked against them before anything runs."""

@@ -11,7 +11,6 @@ from __future__ import annotations
 import numpy as np
 from scipy.optimize import minimize_scalar
 from scipy.special import log_softmax
-from scipy.stats import rankdata
 
 from methodlib.metrics.classification import EPS, predictive
 
@@ -143,10 +142,28 @@ def entropy(p: np.ndarray) -> np.ndarray:
     return -(p * np.log(np.clip(p, EPS, None))).sum(axis=1)
 
 
+def average_ranks(x: np.ndarray) -> np.ndarray:
+    """1-based ranks of the values of `x` (flattened), tied values sharing the mean of their
+    ranks: `scipy.stats.rankdata`'s default, exactly (every rank is a half-integer, computed
+    from integers; all NaN if any value is), without importing scipy.stats for it."""
+    x = np.ravel(x)
+    if np.isnan(x).any():  # as scipy's default, nan_policy="propagate"
+        return np.full(len(x), np.nan)
+    order = np.argsort(x, kind="stable")
+    ordered = x[order]
+    starts = np.r_[True, ordered[1:] != ordered[:-1]]  # first of each run of equal values
+    group = np.cumsum(starts)  # 1-based run of each sorted position
+    bounds = np.r_[np.flatnonzero(starts), len(x)]  # run g covers sorted positions
+    mean_rank = 0.5 * (bounds[group - 1] + bounds[group] + 1)  # bounds[g-1] .. bounds[g]-1
+    ranks = np.empty(len(x), dtype=np.float64)
+    ranks[order] = mean_rank
+    return ranks
+
+
 def auroc(scores_negative: np.ndarray, scores_positive: np.ndarray) -> float:
     """Area under the ROC curve: the probability that a positive scores higher than a negative,
     ties counting one half (the Mann-Whitney statistic)."""
-    ranks = rankdata(np.concatenate([scores_negative, scores_positive]))
+    ranks = average_ranks(np.concatenate([scores_negative, scores_positive]))
     n_neg, n_pos = len(scores_negative), len(scores_positive)
     return float((ranks[n_neg:].sum() - n_pos * (n_pos + 1) / 2) / (n_neg * n_pos))
 

@@ -12,6 +12,7 @@ from methodlib.methods import method_config
 from methodlib.report.pruning_targets import pruning_figures
 from methodlib.report.tables import read_tidy
 from methodlib.spec import Pipeline
+from methodlib.tasks import get_task
 
 TABLE_METRICS = (
     "test_error",
@@ -72,15 +73,23 @@ def write_index(pipeline: Pipeline, metrics_csv: str | Path, out: str | Path) ->
             "Training curves: " + ", ".join(f"[{e}]({curves_path(e)})" for e in experiments),
             "",
         ]
-        texts = [
-            e
-            for e in experiments
-            if method_config(pipeline.experiments[e].method.name).task == "text"
-        ]
-        if texts:
-            lines += ["Generated texts: " + ", ".join(f"[{e}](samples/{e}.md)" for e in texts), ""]
+        lines += _task_links(pipeline, experiments)
     with atomic_path(out) as tmp:
         tmp.write_text("\n".join(lines))
+
+
+def _task_links(pipeline: Pipeline, experiments: list[str]) -> list[str]:
+    """A line of links to the report targets of each task that links them (`index_links`:
+    the text task's sample tables)."""
+    links: dict[str, list[str]] = {}
+    for e in experiments:
+        method = pipeline.experiments[e].method
+        task = get_task(method_config(method.name).task)
+        if task.index_links:
+            links.setdefault(task.index_links, []).extend(
+                f"[{e}]({target})" for target in task.report_targets(e, method)
+            )
+    return [line for label, items in links.items() for line in (f"{label}: {', '.join(items)}", "")]
 
 
 def _table(tidy: pd.DataFrame) -> str:

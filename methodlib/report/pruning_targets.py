@@ -42,18 +42,6 @@ def pruning_figures(pipeline: Pipeline, study: str) -> list[tuple[str, str, str]
         )
     ]
     for name in experiments:
-        method = pipeline.experiments[name].method
-        if method.name == "sbp":
-            caption = (
-                f"{name}: log10 signal-to-noise ratio of every neuron/channel's multiplicative "
-                f"noise, per layer, pooled over seeds; groups at or left of the dashed line "
-                f"(SNR ≤ {method.snr_threshold:g}) are removed."
-            )
-        else:
-            caption = (
-                f"{name}: log α of every weight, per layer, pooled over seeds (clipped to "
-                f"[−8, 8]); weights at or right of the dashed line (log α ≥ "
-                f"{method.threshold:g}) are zeroed at test time."
-            )
+        caption = pipeline.experiments[name].method.pruning_caption(name)
         figures.append((f"{name}: pruning statistic", histogram_path(name), caption))
     return figures

@@ -10,6 +10,7 @@ from sklearn.metrics import log_loss, roc_auc_score
 from methodlib.metrics.uncertainty import (
     CALIBRATION_SEED,
     auroc,
+    average_ranks,
     calibrated_nll,
     calibration_metrics,
     deep_ensemble_equivalent,
@@ -153,3 +154,23 @@ def test_calibrated_nll_stays_finite_when_a_half_has_no_errors():
     # 1/T is capped at e^3: the error costs at most 20 × log 9 ≈ 44 nats in the halves that
     # score it (an uncapped fit on an error-free half costs it thousands)
     assert single < calibrated < 1.5
+
+
+@pytest.mark.parametrize("distinct", [1, 2, 5, 1000])
+def test_average_ranks_are_scipys_rankdata_bit_for_bit(distinct):
+    from scipy.stats import rankdata
+
+    rng = np.random.default_rng(distinct)
+    x = rng.integers(0, distinct, 300).astype(np.float64)  # ties unless distinct is large
+    ranks = average_ranks(x)
+    assert ranks.dtype == np.float64
+    assert ranks.tobytes() == rankdata(x).tobytes()
+    scores = np.round(rng.random(200), 1).astype(np.float32)  # auroc's entropies, rounded
+    assert average_ranks(scores).tobytes() == rankdata(scores).tobytes()
+
+
+def test_average_ranks_of_nan_are_nan_as_scipys():
+    from scipy.stats import rankdata
+
+    x = np.array([0.3, np.nan, 0.1])
+    np.testing.assert_array_equal(average_ranks(x), rankdata(x))

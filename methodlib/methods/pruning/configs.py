@@ -57,6 +57,14 @@ class SparseVDConfig(VariationalConfig):
     threshold: float = Field(3.0, description="weights with log α ≥ threshold are zeroed at test")
     log_sigma2_init: float = Field(-10.0, description="initial log σ² of every weight")
 
+    def pruning_caption(self, experiment: str) -> str:
+        """The caption of the experiment's histogram of its pruning statistic."""
+        return (
+            f"{experiment}: log α of every weight, per layer, pooled over seeds (clipped to "
+            f"[−8, 8]); weights at or right of the dashed line (log α ≥ "
+            f"{self.threshold:g}) are zeroed at test time."
+        )
+
 
 class VDARDConfig(SparseVDConfig):
     name: Literal["vd_ard"] = "vd_ard"  # type: ignore[assignment]
@@ -81,6 +89,14 @@ class SBPConfig(VariationalConfig):
         if not self.a < self.b:
             raise ValueError(f"need a < b, got a = {self.a}, b = {self.b}")
         return self
+
+    def pruning_caption(self, experiment: str) -> str:
+        """The caption of the experiment's histogram of its pruning statistic."""
+        return (
+            f"{experiment}: log10 signal-to-noise ratio of every neuron/channel's multiplicative "
+            f"noise, per layer, pooled over seeds; groups at or left of the dashed line "
+            f"(SNR ≤ {self.snr_threshold:g}) are removed."
+        )
 
 
 class BayesIncrementalConfig(MethodConfig):
