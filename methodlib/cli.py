@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import typing
 from pathlib import Path
 
 from methodlib.errors import RunError, SpecError
-from methodlib.paths import Layout
+from methodlib.paths import DEFAULT_PIPELINE, PIPELINE_ENV, Layout
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -43,12 +44,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="file to write (default: standard output)")
 
     p = command("prepare", _prepare, "prepare one dataset's splits")
-    p.add_argument("--pipeline", required=True)
+    _pipeline_option(p)
     p.add_argument("--dataset", required=True)
     p.add_argument("--out", help="folder to write (default: data/prepared/<dataset>/<config hash>)")
 
     p = command("train", _train, "train one run (experiment × seed), resuming if interrupted")
-    p.add_argument("--pipeline", required=True)
+    _pipeline_option(p)
     p.add_argument("--experiment", required=True)
     p.add_argument("--seed", type=int, required=True)
     p.add_argument("--out", help="run folder (default: results/<experiment>/<hash>/seed<N>)")
@@ -65,6 +66,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--data", required=True, help="the prepared dataset's folder")
     p.add_argument("--out", required=True, help="model.pt to write")
+    p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda[:k]")
     p.add_argument("--threads", type=int, default=None, help="CPU threads for torch")
 
     p = command("evaluate", _evaluate, "compute a finished run's metrics.json")
@@ -81,7 +83,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("predictions", nargs="+", help="predictions.npz of each member, in order")
 
     p = command("aggregate", _aggregate, "tidy table of a set of runs' metrics")
-    p.add_argument("--pipeline", required=True)
+    _pipeline_option(p)
     p.add_argument("--study", help="add the study's deep-ensemble equivalents (dee_reference)")
     p.add_argument("--out", required=True)
     p.add_argument("metrics", nargs="*")
@@ -93,7 +95,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("tables", nargs="*")
 
     p = command("plot", _plot, "draw one report figure")
-    p.add_argument("--pipeline", required=True)
+    _pipeline_option(p)
     p.add_argument("--figure", required=True)
     p.add_argument("--metrics", required=True)
     p.add_argument("--out", required=True)
@@ -116,7 +118,7 @@ def _parser() -> argparse.ArgumentParser:
     p = command(
         "plot-autoencoder", _plot_autoencoder, "draw an autoencoder's reconstructions and paths"
     )
-    p.add_argument("--pipeline", required=True)
+    _pipeline_option(p)
     p.add_argument("--experiment", required=True)
     p.add_argument("--data", required=True, help="the prepared dataset's folder")
     p.add_argument("--out", required=True)
@@ -124,29 +126,39 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("model", help="model.pt of the same run")
 
     p = command("plot-pruning", _plot_pruning, "histograms of a pruning run's log α or SNR")
-    p.add_argument("--pipeline", required=True)
+    _pipeline_option(p)
     p.add_argument("--experiment", required=True)
     p.add_argument("--data", required=True, help="the prepared dataset's folder")
     p.add_argument("--out", required=True)
     p.add_argument("models", nargs="+", help="model.pt of each seed")
 
     p = command("plot-kept", _plot_kept, "kept neurons/channels per layer of a study")
-    p.add_argument("--pipeline", required=True)
+    _pipeline_option(p)
     p.add_argument("--study", required=True)
     p.add_argument("--metrics", required=True)
     p.add_argument("--out", required=True)
 
     p = command("plot-reliability", _plot_reliability, "reliability diagrams of a study")
-    p.add_argument("--pipeline", required=True)
+    _pipeline_option(p)
     p.add_argument("--study", required=True)
     p.add_argument("--out", required=True)
     p.add_argument("metrics", nargs="+", help="metrics.json of the runs to draw")
 
     p = command("index", _index, "write reports/index.md")
-    p.add_argument("--pipeline", required=True)
+    _pipeline_option(p)
     p.add_argument("--metrics", required=True)
     p.add_argument("--out", required=True)
     return parser
+
+
+def _pipeline_option(parser: argparse.ArgumentParser) -> None:
+    """`--pipeline`; the workflow's jobs take it from the environment (`paths.PIPELINE_ENV`,
+    set by rules/common.smk), so that no job's params or command line names the file."""
+    parser.add_argument(
+        "--pipeline",
+        default=os.environ.get(PIPELINE_ENV, DEFAULT_PIPELINE),
+        help=f"the pipeline file (default: ${PIPELINE_ENV}, else {DEFAULT_PIPELINE})",
+    )
 
 
 def _load(path: str):
@@ -238,11 +250,13 @@ def _train(args) -> None:
 def _train_judge(args) -> None:
     import torch
 
+    from methodlib.gpu_slots import claim_gpu
     from methodlib.judge import train_judge
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    record = train_judge(args.data, args.out)
+    claim_gpu(args.device)  # as `train` does: a GPU of its own, held until the job ends
+    record = train_judge(args.data, args.out, device=args.device)
     score = (
         f"test perplexity {record['test_ppl']:.2f}"
         if "test_ppl" in record

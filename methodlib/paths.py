@@ -27,6 +27,10 @@ from methodlib.spec import Pipeline
 from methodlib.tasks import get_task
 
 DEFAULT_PIPELINE = "pipeline.yaml"
+PIPELINE_ENV = "METHODLIB_PIPELINE"
+"""The pipeline file of the workflow's jobs: rules/common.smk sets it for the jobs it starts,
+so the file's name is in neither a job's params nor its command line (a run's identity is its
+resolved config; a copied pipeline file reruns nothing)."""
 HASH = "[0-9a-f]{16}"
 """The wildcard constraint of a config hash (`Pipeline.experiment_hash`, `dataset_hash`)."""
 

@@ -6,7 +6,7 @@ rule prepare_dataset:
     output:
         directory(paths.PREPARED),
     params:
-        config=dataset_config,
+        config=INPUTS.dataset_config,
     conda:
         ENV
     log:
@@ -14,5 +14,5 @@ rule prepare_dataset:
     benchmark:
         f"{paths.BENCHMARKS}/prepare_dataset/{{dataset}}/{{hash}}.tsv"
     shell:
-        "methodlib prepare --pipeline {PIPELINE_FILE} --dataset {wildcards.dataset}"
+        "methodlib prepare --dataset {wildcards.dataset}"
         " --out {output} > {log} 2>&1"

@@ -7,14 +7,14 @@ rule evaluate_run:
     input:
         predictions=f"{RUN}/predictions.npz",
         run=f"{RUN}/run.json",
-        judge=judge_model,
-        data=text_data,
+        judge=INPUTS.judge_model,
+        data=INPUTS.evaluation_data,
     output:
         f"{RUN}/metrics.json",
     params:
-        run_dir=input_dir,
-        judge=judge_option,
-        data=data_option,
+        run_dir=INPUTS.input_dir,
+        judge=INPUTS.judge_option,
+        data=INPUTS.data_option,
     conda:
         ENV
     log:
@@ -27,7 +27,7 @@ rule evaluate_run:
 
 rule evaluate_group:
     input:
-        ensemble_members,
+        INPUTS.ensemble_members,
     output:
         metrics=f"{GROUP}/metrics.json",
         curve=f"{GROUP}/curve.csv",

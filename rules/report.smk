@@ -3,7 +3,7 @@
 
 rule aggregate_study:
     input:
-        study_run_metrics,
+        INPUTS.study_run_metrics,
     output:
         f"{REPORTS}/studies/{{study}}/metrics.csv",
     conda:
@@ -13,13 +13,13 @@ rule aggregate_study:
     benchmark:
         f"{REPORT_BENCHMARKS}/aggregate_study/{{study}}.tsv"
     shell:
-        "methodlib aggregate --pipeline {PIPELINE_FILE} --study {wildcards.study}"
+        "methodlib aggregate --study {wildcards.study}"
         " --out {output} {input} > {log} 2>&1"
 
 
 rule aggregate_all:
     input:
-        study_tables,
+        INPUTS.study_tables,
     output:
         csv=f"{REPORTS}/metrics.csv",
         json=f"{REPORTS}/metrics.json",
@@ -38,7 +38,7 @@ rule aggregate_all:
 rule plot_figure:
     input:
         metrics=f"{REPORTS}/studies/{{study}}/metrics.csv",
-        logs=figure_logs,
+        logs=INPUTS.figure_logs,
     output:
         report(
             f"{REPORTS}/figures/{{study}}/{{figure}}.png",
@@ -46,8 +46,8 @@ rule plot_figure:
             category="{study}",
         ),
     params:
-        config=figure_config,
-        caption=figure_caption,
+        config=INPUTS.figure_config,
+        caption=INPUTS.figure_caption,
     conda:
         ENV
     log:
@@ -55,13 +55,13 @@ rule plot_figure:
     benchmark:
         f"{REPORT_BENCHMARKS}/plot_figure/{{study}}/{{figure}}.tsv"
     shell:
-        "methodlib plot --pipeline {PIPELINE_FILE} --figure {wildcards.figure}"
+        "methodlib plot --figure {wildcards.figure}"
         " --metrics {input.metrics} --out {output} > {log} 2>&1"
 
 
 rule plot_curves:
     input:
-        experiment_logs,
+        INPUTS.experiment_logs,
     output:
         report(
             f"{REPORTS}/curves/{{experiment}}.png",
@@ -80,7 +80,7 @@ rule plot_curves:
 
 rule plot_samples:
     input:
-        first_seed_predictions,
+        INPUTS.first_seed_predictions,
     output:
         report(
             f"{REPORTS}/samples/{{experiment}}.png",
@@ -100,7 +100,7 @@ rule plot_samples:
 
 rule table_samples:
     input:
-        first_seed_predictions,
+        INPUTS.first_seed_predictions,
     output:
         f"{REPORTS}/samples/{{experiment}}.md",
     conda:
@@ -116,9 +116,9 @@ rule table_samples:
 
 rule plot_autoencoder:
     input:
-        predictions=first_seed_predictions,
-        model=first_seed_model,
-        data=experiment_data,
+        predictions=INPUTS.first_seed_predictions,
+        model=INPUTS.first_seed_model,
+        data=INPUTS.experiment_data,
     output:
         report(
             f"{REPORTS}/autoencoders/{{experiment}}.png",
@@ -132,15 +132,15 @@ rule plot_autoencoder:
     benchmark:
         f"{REPORT_BENCHMARKS}/plot_autoencoder/{{experiment}}.tsv"
     shell:
-        "methodlib plot-autoencoder --pipeline {PIPELINE_FILE} --experiment {wildcards.experiment}"
+        "methodlib plot-autoencoder --experiment {wildcards.experiment}"
         " --data {input.data} --out {output} {input.predictions} {input.model}"
         " > {log} 2>&1"
 
 
 rule plot_pruning_histogram:
     input:
-        models=experiment_models,
-        data=experiment_data,
+        models=INPUTS.experiment_models,
+        data=INPUTS.experiment_data,
     output:
         report(
             f"{REPORTS}/pruning/histograms/{{experiment}}.png",
@@ -148,7 +148,7 @@ rule plot_pruning_histogram:
             category="pruning",
         ),
     params:
-        caption=histogram_caption,
+        caption=INPUTS.histogram_caption,
     conda:
         ENV
     log:
@@ -156,7 +156,7 @@ rule plot_pruning_histogram:
     benchmark:
         f"{REPORT_BENCHMARKS}/plot_pruning_histogram/{{experiment}}.tsv"
     shell:
-        "methodlib plot-pruning --pipeline {PIPELINE_FILE} --experiment {wildcards.experiment}"
+        "methodlib plot-pruning --experiment {wildcards.experiment}"
         " --data {input.data} --out {output} {input.models} > {log} 2>&1"
 
 
@@ -170,7 +170,7 @@ rule plot_kept_fraction:
             category="pruning",
         ),
     params:
-        caption=kept_fraction_caption,
+        caption=INPUTS.kept_fraction_caption,
     conda:
         ENV
     log:
@@ -178,13 +178,13 @@ rule plot_kept_fraction:
     benchmark:
         f"{REPORT_BENCHMARKS}/plot_kept_fraction/{{study}}.tsv"
     shell:
-        "methodlib plot-kept --pipeline {PIPELINE_FILE} --study {wildcards.study}"
+        "methodlib plot-kept --study {wildcards.study}"
         " --metrics {input} --out {output} > {log} 2>&1"
 
 
 rule plot_reliability:
     input:
-        reliability_runs,
+        INPUTS.reliability_runs,
     output:
         report(
             f"{REPORTS}/reliability/{{study}}.png",
@@ -198,14 +198,14 @@ rule plot_reliability:
     benchmark:
         f"{REPORT_BENCHMARKS}/plot_reliability/{{study}}.tsv"
     shell:
-        "methodlib plot-reliability --pipeline {PIPELINE_FILE} --study {wildcards.study}"
+        "methodlib plot-reliability --study {wildcards.study}"
         " --out {output} {input} > {log} 2>&1"
 
 
 rule write_index:
     input:
         metrics=f"{REPORTS}/metrics.csv",
-        figures=all_figures,
+        figures=INPUTS.all_figures,
     output:
         f"{REPORTS}/index.md",
     conda:
@@ -215,5 +215,5 @@ rule write_index:
     benchmark:
         f"{REPORT_BENCHMARKS}/write_index.tsv"
     shell:
-        "methodlib index --pipeline {PIPELINE_FILE} --metrics {input.metrics}"
+        "methodlib index --metrics {input.metrics}"
         " --out {output} > {log} 2>&1"

@@ -6,17 +6,17 @@ per dataset config."""
 
 rule train_run:
     input:
-        data=prepared_data,
-        init=init_weights,
+        data=INPUTS.prepared_data,
+        init=INPUTS.init_weights,
     output:
         predictions=f"{RUN}/predictions.npz",
         model=f"{RUN}/model.pt",
         train_log=f"{RUN}/train_log.csv",
         run=f"{RUN}/run.json",
     params:
-        config=experiment_config,
-        run_dir=output_dir,
-        init=init_option,
+        config=INPUTS.experiment_config,
+        run_dir=INPUTS.output_dir,
+        init=INPUTS.init_option,
     conda:
         ENV
     log:
@@ -27,14 +27,14 @@ rule train_run:
     resources:
         gpu=1,
     shell:
-        "methodlib train --pipeline {PIPELINE_FILE} --experiment {wildcards.experiment}"
+        "methodlib train --experiment {wildcards.experiment}"
         " --seed {wildcards.seed} --data {input.data} {params.init} --out {params.run_dir}"
         " --threads {threads} > {log} 2>&1"
 
 
 rule train_judge:
     input:
-        judge_data,
+        INPUTS.judge_data,
     output:
         paths.JUDGE,
     conda:
@@ -44,5 +44,8 @@ rule train_judge:
     benchmark:
         f"{paths.BENCHMARKS}/train_judge/{{dataset}}/{{hash}}.tsv"
     threads: 1
+    resources:
+        gpu=1,
     shell:
-        "methodlib train-judge --data {input} --out {output} --threads {threads} > {log} 2>&1"
+        "methodlib train-judge --data {input} --out {output} --device {PIPELINE.defaults.device}"
+        " --threads {threads} > {log} 2>&1"

@@ -1,0 +1,169 @@
+"""The workflow's input and params functions, in Python that ruff checks and tests import:
+`rules/common.smk` builds one `Inputs` and the rules name its methods. Snakemake calls each
+with a job's wildcards (and, for params, its input); every path comes from `methodlib.paths`.
+
+Params carry the resolved config of what a job depends on, and its path carries that config's
+hash, so editing one experiment reruns that experiment and the reports, nothing else. A path
+whose hash is not today's config is refused: the pipeline cannot rebuild an older config.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from typing import Any
+
+from methodlib.paths import Layout
+from methodlib.report.pruning_targets import histogram_path, kept_fraction_path, pruning_figures
+from methodlib.spec import trigger_fields
+
+
+class Inputs:
+    """Input and params functions of one validated pipeline.
+
+    `ancient` is Snakemake's: the prepared data is an `ancient()` input because its identity is
+    its path (the dataset config's hash), so a timestamp that DVC rewrites retrains nothing,
+    while a new config is a new path, prepared and trained on in the same call."""
+
+    def __init__(self, layout: Layout, ancient: Callable[[str], Any]):
+        self.layout = layout
+        self.pipeline = layout.pipeline
+        self.ancient = ancient
+
+    # the entity a job's wildcards name, checked against today's config
+
+    def experiment(self, wildcards) -> str:
+        name, p = wildcards.experiment, self.pipeline
+        if name not in p.experiments:
+            raise ValueError(f"{name!r} is not an experiment of this pipeline file")
+        if wildcards.hash != p.experiment_hash(name):
+            raise ValueError(
+                f"results/{name}/{wildcards.hash} is not the current config of {name!r} "
+                f"(that is {p.experiment_hash(name)}); it cannot be rebuilt from this file"
+            )
+        return name
+
+    def dataset(self, wildcards) -> str:
+        name, p = wildcards.dataset, self.pipeline
+        if name not in p.datasets or wildcards.hash != p.dataset_hash(name):
+            raise ValueError(f"{name}/{wildcards.hash} is not a dataset config of this file")
+        return name
+
+    # params
+
+    def dataset_config(self, wildcards) -> str:
+        spec = self.pipeline.datasets[self.dataset(wildcards)]
+        return json.dumps(trigger_fields(spec), sort_keys=True)
+
+    def experiment_config(self, wildcards) -> str:
+        resolved = self.pipeline.resolved_experiment(self.experiment(wildcards))
+        return json.dumps(resolved, sort_keys=True)
+
+    def figure_config(self, wildcards) -> str:
+        figure = self.pipeline.reports[wildcards.figure]
+        return json.dumps(figure.model_dump(mode="json"), sort_keys=True)
+
+    def figure_caption(self, wildcards) -> str:
+        return self.pipeline.reports[wildcards.figure].caption or wildcards.figure
+
+    def histogram_caption(self, wildcards) -> str:
+        study = self.pipeline.experiments[wildcards.experiment].study
+        return self._pruning_caption(study, histogram_path(wildcards.experiment))
+
+    def kept_fraction_caption(self, wildcards) -> str:
+        return self._pruning_caption(wildcards.study, kept_fraction_path(wildcards.study))
+
+    def _pruning_caption(self, study: str, path: str) -> str:
+        return next(c for _, p, c in pruning_figures(self.pipeline, study) if p == path)
+
+    # params that turn optional inputs into command-line options
+
+    @staticmethod
+    def output_dir(wildcards, output) -> str:
+        """The run folder of a job, from its first output."""
+        return os.path.dirname(output[0])
+
+    @staticmethod
+    def input_dir(wildcards, input) -> str:
+        return os.path.dirname(input[0])
+
+    @staticmethod
+    def init_option(wildcards, input) -> str:
+        return f"--init {os.path.dirname(input.init[0])}" if input.init else ""
+
+    @staticmethod
+    def judge_option(wildcards, input) -> str:
+        return f"--judge {input.judge}" if input.judge else ""
+
+    @staticmethod
+    def data_option(wildcards, input) -> str:
+        return f"--data {input.data[0]}" if input.data else ""
+
+    # inputs of training and evaluation
+
+    def prepared_data(self, wildcards):
+        dataset = self.pipeline.experiments[self.experiment(wildcards)].dataset
+        return self.ancient(self.layout.prepared(dataset))
+
+    def judge_data(self, wildcards):
+        return self.ancient(self.layout.prepared(self.dataset(wildcards)))
+
+    def init_weights(self, wildcards) -> list[str]:
+        source = self.pipeline.experiments[self.experiment(wildcards)].init_from
+        return [f"{self.layout.run_dir(source, wildcards.seed)}/model.pt"] if source else []
+
+    def judge_model(self, wildcards) -> list[str]:
+        """The dataset's judge, for the tasks that score runs with one."""
+        return self.layout.judge_inputs(self.experiment(wildcards))
+
+    def evaluation_data(self, wildcards) -> list:
+        """The prepared data, for the tasks whose evaluation reads it (text: `memorization`)."""
+        return [self.ancient(d) for d in self.layout.evaluation_data(self.experiment(wildcards))]
+
+    def ensemble_members(self, wildcards) -> list[str]:
+        experiment = self.experiment(wildcards)
+        return [
+            f"{self.layout.run_dir(experiment, s)}/predictions.npz"
+            for s in self.pipeline.ensemble_members(experiment)
+        ]
+
+    # inputs of the reports
+
+    def first_seed_predictions(self, wildcards) -> str:
+        return f"{self.layout.first_run(wildcards.experiment)}/predictions.npz"
+
+    def first_seed_model(self, wildcards) -> str:
+        return f"{self.layout.first_run(wildcards.experiment)}/model.pt"
+
+    def experiment_data(self, wildcards):
+        dataset = self.pipeline.experiments[wildcards.experiment].dataset
+        return self.ancient(self.layout.prepared(dataset))
+
+    def experiment_logs(self, wildcards) -> list[str]:
+        return self.layout.run_files(wildcards.experiment, "train_log.csv")
+
+    def experiment_models(self, wildcards) -> list[str]:
+        return self.layout.run_files(wildcards.experiment, "model.pt")
+
+    def study_run_metrics(self, wildcards) -> list[str]:
+        experiments = self.pipeline.reported_experiments(wildcards.study)
+        return self.layout.run_metrics(experiments) + self.layout.group_metrics(experiments)
+
+    def reliability_runs(self, wildcards) -> list[str]:
+        """The first seed's metrics of each of the study's experiments."""
+        experiments = self.pipeline.reported_experiments(wildcards.study)
+        return [f"{self.layout.first_run(e)}/metrics.json" for e in experiments]
+
+    def study_tables(self, wildcards) -> list[str]:
+        return [self.layout.study_table(s) for s in self.layout.studies_with_runs()]
+
+    def figure_logs(self, wildcards) -> list[str]:
+        """The training logs an `epochs` figure reads: every run of its study's experiments."""
+        if self.pipeline.reports[wildcards.figure].kind != "epochs":
+            return []
+        experiments = self.pipeline.reported_experiments(wildcards.study)
+        return [f for e in experiments for f in self.layout.run_files(e, "train_log.csv")]
+
+    def all_figures(self, wildcards) -> list[str]:
+        return self.layout.all_figures()
