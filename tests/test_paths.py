@@ -1,0 +1,143 @@
+"""Where artifacts live (`methodlib.paths`) and the input functions the rules call
+(`methodlib.workflow`): content-addressed runs and data, per-file reports, every run a target."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+import yaml
+
+from methodlib.paths import Layout, reports_dir
+from methodlib.spec import validate_pipeline
+from methodlib.workflow import Inputs
+
+PIPELINE = """\
+seeds: [0, 1]
+datasets:
+  digits: {source: digits, limit: 200}
+  cube: {source: synthetic, kind: cube, dim: 2}
+studies:
+  base: {reliability: true}
+  gen: {}
+experiments:
+  mlp: {study: base, dataset: digits, model: lenet300_100, method: {name: dense}}
+  fine:
+    study: base
+    dataset: digits
+    model: lenet300_100
+    method: {name: sparse_vd}
+    init_from: mlp
+    ensemble: {}
+  ddpm: {study: gen, dataset: cube, model: mlp_denoiser, method: {name: ddpm}, seeds: [3]}
+reports:
+  error: {study: base, x: experiment, y: test_error}
+"""
+
+
+def pipeline(edit=None):
+    raw = yaml.safe_load(PIPELINE)
+    if edit:
+        edit(raw)
+    return validate_pipeline(copy.deepcopy(raw))
+
+
+@pytest.fixture
+def layout() -> Layout:
+    return Layout(pipeline())
+
+
+def test_runs_and_data_live_under_their_config_hash(layout):
+    p = layout.pipeline
+    assert layout.run_dir("mlp", 1) == f"results/mlp/{p.experiment_hash('mlp')}/seed1"
+    assert layout.prepared("digits") == f"data/prepared/digits/{p.dataset_hash('digits')}"
+    assert layout.judge("digits").startswith(f"results/judges/digits/{p.dataset_hash('digits')}")
+    assert layout.group_dir("fine") == f"results/fine/{p.experiment_hash('fine')}/group"
+
+
+def test_a_dataset_edit_moves_its_data_and_every_run_on_it(layout):
+    def fewer(raw):
+        raw["datasets"]["digits"]["limit"] = 100
+
+    edited = Layout(pipeline(fewer))
+    assert edited.prepared("digits") != layout.prepared("digits")
+    for experiment in ("mlp", "fine"):  # `fine` also through its init_from source
+        assert edited.run_dir(experiment, 0) != layout.run_dir(experiment, 0)
+    assert edited.run_dir("ddpm", 3) == layout.run_dir("ddpm", 3)
+    assert edited.prepared("cube") == layout.prepared("cube")
+
+
+def test_the_same_experiment_in_another_file_shares_its_runs(layout, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    other = Layout(pipeline(), "configs/copy.yaml")
+    assert other.run_dir("mlp", 0) == layout.run_dir("mlp", 0)
+    assert other.reports == "reports/pipelines/configs/copy"
+    assert layout.reports == "reports"
+
+
+@pytest.mark.parametrize(
+    ("file", "expected"),
+    [
+        ("pipeline.yaml", "reports"),
+        ("./pipeline.yaml", "reports"),
+        ("configs/tiny.yaml", "reports/pipelines/configs/tiny"),
+        ("studies/pipeline.yaml", "reports/pipelines/studies/pipeline"),
+        ("/elsewhere/mine.yaml", "reports/pipelines/mine"),
+    ],
+)
+def test_reports_of_each_pipeline_file_have_their_own_folder(tmp_path, monkeypatch, file, expected):
+    monkeypatch.chdir(tmp_path)
+    assert reports_dir(file) == expected
+
+
+def test_every_run_is_a_target_so_a_clone_with_reports_still_trains_it(layout):
+    targets = set(layout.all_targets())
+    for experiment, seed in layout.pipeline.runs():
+        assert f"{layout.run_dir(experiment, seed)}/metrics.json" in targets
+    assert f"{layout.group_dir('fine')}/metrics.json" in targets
+    assert {"reports/metrics.csv", "reports/index.md", "reports/reliability/base.png"} <= targets
+    assert "reports/samples/ddpm.png" in targets, "the generation task adds its samples figure"
+    assert "reports/pruning/histograms/fine.png" in targets
+    assert "reports/figures/base/error.png" in targets
+
+
+def test_the_judge_is_an_input_of_image_generation_only():
+    def on_digits(raw):
+        raw["experiments"]["ddpm"].update(dataset="digits", model="conv_denoiser")
+
+    assert Layout(pipeline()).judge_inputs("ddpm") == [], "synthetic data has no judge"
+    images = Layout(pipeline(on_digits))
+    assert images.judge_inputs("ddpm") == [images.judge("digits")]
+    assert images.judge_inputs("mlp") == []
+
+
+def wildcards(**values) -> SimpleNamespace:
+    return SimpleNamespace(**{k: str(v) for k, v in values.items()})
+
+
+def test_input_functions_refuse_a_path_of_another_config(layout):
+    inputs = Inputs(layout, ancient=lambda path: f"ancient:{path}")
+    current = layout.pipeline.experiment_hash("fine")
+    job = wildcards(experiment="fine", hash=current, seed=1)
+    assert inputs.prepared_data(job) == f"ancient:{layout.prepared('digits')}"
+    assert inputs.init_weights(job) == [f"{layout.run_dir('mlp', 1)}/model.pt"]
+    with pytest.raises(ValueError, match="not the current config of 'fine'"):
+        inputs.prepared_data(wildcards(experiment="fine", hash="0" * 16, seed=1))
+    with pytest.raises(ValueError, match="not an experiment"):
+        inputs.experiment_config(wildcards(experiment="nope", hash=current, seed=0))
+
+
+def test_options_follow_the_optional_inputs():
+    with_init = SimpleNamespace(init=["results/mlp/abc/seed0/model.pt"])
+    assert Inputs.init_option(None, with_init) == "--init results/mlp/abc/seed0"
+    assert Inputs.init_option(None, SimpleNamespace(init=[])) == ""
+    assert Inputs.data_option(None, SimpleNamespace(data=["data/prepared/x/h"])) == (
+        "--data data/prepared/x/h"
+    )
+
+
+def test_layout_paths_are_relative_posix(layout):
+    for path in layout.all_targets():
+        assert not Path(path).is_absolute() and "\\" not in path
