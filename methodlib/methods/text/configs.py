@@ -26,6 +26,8 @@ class TextDiffusionConfig(TextConfig):
     """Fields of the diffusion text methods (`tencdm`, `embedding_diffusion`)."""
 
     metrics: ClassVar[tuple[str, ...]] = ("decoder_acc_*", "x0_norm_*")
+    log_columns: ClassVar[tuple[str, ...]] = ("val_mse", "val_decoder_ce")
+    """The two terms of the training loss (`loss_terms`), validated like `val_loss`."""
 
     schedule: Literal["tan_d", "cosine"] = "tan_d"
     d: PositiveFloat = Field(9.0, description="the tan-d schedule's d (cosine is d = 1)")
