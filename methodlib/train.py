@@ -20,11 +20,14 @@ import random
 import shutil
 import sys
 import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+from torch import nn
 from tqdm import tqdm
 
 from methodlib.data import Prepared, load_prepared
@@ -32,8 +35,8 @@ from methodlib.data.text import resolve_tokenizer
 from methodlib.device import resolve_device
 from methodlib.errors import RunError
 from methodlib.io import atomic_path, write_json, write_npz
-from methodlib.methods import METHODS, DataInfo, EpochContext, StepContext
-from methodlib.methods.base import TextInfo
+from methodlib.methods import METHODS, DataInfo, EpochContext, Method, StepContext
+from methodlib.methods.base import Objective, TextInfo
 from methodlib.models.stats import count_flops, count_params
 from methodlib.provenance import provenance
 from methodlib.spec import Pipeline, TrainingSpec
@@ -65,6 +68,11 @@ def make_optimizer(groups: list[dict[str, Any]], training: TrainingSpec) -> torc
             params, lr=training.lr, momentum=training.momentum, weight_decay=training.weight_decay
         )
     return torch.optim.Adam(params, lr=training.lr, weight_decay=training.weight_decay)
+
+
+def objective_optimizer(objective: Objective) -> torch.optim.Optimizer:
+    """Adam over an extra objective's groups at its own base rate (see `Objective`)."""
+    return torch.optim.Adam(objective.param_groups, lr=objective.lr)
 
 
 def make_scheduler(optimizer: torch.optim.Optimizer, training: TrainingSpec):
@@ -122,75 +130,21 @@ def train_run(
         if init_dir is None:
             raise RunError(f"{experiment} starts from {exp.init_from!r}: give its run folder")
         method.init_from(model, load_weights(Path(init_dir)))
-    optimizer = make_optimizer(method.param_groups(model), training)
-    scheduler = make_scheduler(optimizer, training)
-
-    state_path = run_dir / CHECKPOINT
-    start_epoch, log = 0, []
-    if state_path.exists():
-        start_epoch, log = _resume(
-            state_path, config_hash, seed, model, optimizer, scheduler, method
-        )
-
-    x_train, y_train = data.train.x.to(device), data.train.y.to(device)
-    x_val, y_val = data.val.x.to(device), data.val.y.to(device)
-    bs = training.batch_size
-    if start_epoch == 0:
-        method.on_train_start(model, x_train)
     started = time.time()
-    for epoch in range(start_epoch, training.epochs):
-        epoch_start = time.time()
-        subset = method.epoch_subset(epoch)
-        n = len(y_train) if subset is None else len(subset)
-        steps = math.ceil(n / bs)
-        order = torch.randperm(n, generator=torch.Generator().manual_seed(seed * 1_000_003 + epoch))
-        order = (order if subset is None else subset[order]).to(device)
-        model.train()
-        total = torch.zeros((), device=device)
-        bar = tqdm(
-            range(steps),
-            desc=f"{experiment} seed {seed} epoch {epoch + 1}/{training.epochs}",
-            disable=not progress,
-            file=sys.stderr,
-            mininterval=1.0,
-        )
-        for step in bar:
-            idx = order[step * bs : (step + 1) * bs]
-            ctx = StepContext(epoch, step, steps, training.epochs, n)
-            factor = method.lr_factor(ctx)
-            if factor is not None:
-                for group in optimizer.param_groups:
-                    group["lr"] = group["initial_lr"] * factor
-            loss = method.loss(model, x_train[idx], y_train[idx], ctx)
-            if not torch.isfinite(loss):
-                raise RunError(
-                    f"{experiment} seed {seed}: loss is {loss.item()} at epoch {epoch + 1}, "
-                    f"step {step + 1}; lower training.lr or check the data"
-                )
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            total += loss.detach()
-            if step % 20 == 0:
-                bar.set_postfix(loss=f"{total.item() / (step + 1):.4f}")
-        lr = optimizer.param_groups[0]["lr"]
-        scheduler.step()
-        method.on_epoch_end(
-            model, EpochContext(epoch, training.epochs, x_train, y_train, x_val, y_val, bs)
-        )
-        row = {
-            "epoch": epoch + 1,
-            "train_loss": total.item() / steps,
-            **task.validation_columns(method, model, data, training.eval_batch_size, device),
-            "lr": lr,
-            "seconds": time.time() - epoch_start,
-            **method.epoch_metrics(model),
-        }
-        log.append(row)
-        bar.close()
-        _save_state(
-            state_path, config_hash, seed, epoch + 1, model, optimizer, scheduler, method, log
-        )
+    log, start_epoch = fit(
+        method,
+        model,
+        training,
+        data,
+        device,
+        seed,
+        f"{experiment} seed {seed}",
+        validate=lambda: task.validation_columns(
+            method, model, data, training.eval_batch_size, device
+        ),
+        checkpoint=Checkpoint(run_dir / CHECKPOINT, config_hash),
+        progress=progress,
+    )
 
     outputs = task.test_outputs(method, model, data, training.eval_batch_size, device)
     write_npz(run_dir / "predictions.npz", **outputs)
@@ -219,6 +173,127 @@ def train_run(
     return record
 
 
+@dataclass(frozen=True)
+class Checkpoint:
+    """Where `fit` keeps its state after every epoch, and the config it belongs to."""
+
+    path: Path
+    config_hash: str
+
+
+@dataclass
+class _Stepper:
+    """One optimizer, its schedule and the loss it minimises: the method's `loss` (name "") or
+    one of its `objectives`."""
+
+    name: str
+    lr_key: str
+    loss: Callable[..., torch.Tensor]
+    optimizer: torch.optim.Optimizer
+    scheduler: Any
+    total: torch.Tensor | None = field(default=None)
+
+
+def fit(
+    method: Method,
+    model: nn.Module,
+    training: TrainingSpec,
+    data: Prepared,
+    device: torch.device,
+    seed: int,
+    name: str,
+    validate: Callable[[], dict[str, float]] | None = None,
+    checkpoint: Checkpoint | None = None,
+    progress: bool = False,
+) -> tuple[list[dict[str, Any]], int]:
+    """Train `model` on the train split by `method` under `training`: the epoch and batch loop
+    of every run and of the judges. Returns the training log and the epoch it resumed after.
+
+    Each batch steps the method's `objectives` in order (the discriminators), each with its
+    optimizer, then the method's `loss` with the optimizer of `training` over its
+    `param_groups`; every optimizer has its own `training.lr_schedule`. A `checkpoint` is
+    written after every epoch and resumed from when it matches. `validate` adds the log's
+    validation columns; `name` heads errors and the progress bar."""
+    objectives = method.objectives(model)
+    steppers = [
+        _Stepper(o.name, o.lr_key, o.loss, optimizer, make_scheduler(optimizer, training))
+        for o in objectives
+        for optimizer in [objective_optimizer(o)]
+    ]
+    optimizer = make_optimizer(method.param_groups(model), training)
+    steppers.append(
+        _Stepper("", "training.lr", method.loss, optimizer, make_scheduler(optimizer, training))
+    )
+    start_epoch, log = 0, []
+    if checkpoint is not None and checkpoint.path.exists():
+        start_epoch, log = _resume(checkpoint, seed, model, steppers, method)
+
+    x_train, y_train = data.train.x.to(device), data.train.y.to(device)
+    x_val, y_val = data.val.x.to(device), data.val.y.to(device)
+    bs = training.batch_size
+    if start_epoch == 0:
+        method.on_train_start(model, x_train)
+    for epoch in range(start_epoch, training.epochs):
+        epoch_start = time.time()
+        subset = method.epoch_subset(epoch)
+        n = len(y_train) if subset is None else len(subset)
+        steps = math.ceil(n / bs)
+        order = torch.randperm(n, generator=torch.Generator().manual_seed(seed * 1_000_003 + epoch))
+        order = (order if subset is None else subset[order]).to(device)
+        model.train()
+        for stepper in steppers:
+            stepper.total = torch.zeros((), device=device)
+        bar = tqdm(
+            range(steps),
+            desc=f"{name} epoch {epoch + 1}/{training.epochs}",
+            disable=not progress,
+            file=sys.stderr,
+            mininterval=1.0,
+        )
+        for step in bar:
+            idx = order[step * bs : (step + 1) * bs]
+            x, y = x_train[idx], y_train[idx]
+            ctx = StepContext(epoch, step, steps, training.epochs, n)
+            factor = method.lr_factor(ctx)
+            for stepper in steppers:
+                if factor is not None:
+                    for group in stepper.optimizer.param_groups:
+                        group["lr"] = group["initial_lr"] * factor
+                loss = stepper.loss(model, x, y, ctx)
+                if not torch.isfinite(loss):
+                    what = f"{stepper.name} loss" if stepper.name else "loss"
+                    raise RunError(
+                        f"{name}: {what} is {loss.item()} at epoch {epoch + 1}, "
+                        f"step {step + 1}; lower {stepper.lr_key} or check the data"
+                    )
+                stepper.optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                stepper.optimizer.step()
+                stepper.total += loss.detach()
+            if step % 20 == 0:
+                bar.set_postfix(loss=f"{steppers[-1].total.item() / (step + 1):.4f}")
+        lr = optimizer.param_groups[0]["lr"]
+        for stepper in steppers:
+            stepper.scheduler.step()
+        method.on_epoch_end(
+            model, EpochContext(epoch, training.epochs, x_train, y_train, x_val, y_val, bs)
+        )
+        row = {
+            "epoch": epoch + 1,
+            "train_loss": steppers[-1].total.item() / steps,
+            **(validate() if validate is not None else {}),
+            "lr": lr,
+            "seconds": time.time() - epoch_start,
+            **method.epoch_metrics(model),
+            **{f"{s.name}_loss": s.total.item() / steps for s in steppers[:-1]},
+        }
+        log.append(row)
+        bar.close()
+        if checkpoint is not None:
+            _save_state(checkpoint, seed, epoch + 1, model, steppers, method, log)
+    return log, start_epoch
+
+
 def load_weights(run_dir: Path) -> dict[str, torch.Tensor]:
     path = run_dir / "model.pt"
     if not path.is_file():
@@ -233,36 +308,51 @@ def _torch_load(path: Path) -> dict[str, Any]:
         raise RunError(f"{path}: unreadable checkpoint ({exc}); delete it to start over") from None
 
 
-def _resume(state_path, config_hash, seed, model, optimizer, scheduler, method):
-    state = _torch_load(state_path)
-    if state.get("config_hash") != config_hash or state.get("seed") != seed:
-        print(f"{state_path}: checkpoint of another config; starting from scratch", file=sys.stderr)
+def _resume(checkpoint, seed, model, steppers, method) -> tuple[int, list[dict[str, Any]]]:
+    state = _torch_load(checkpoint.path)
+    names = {s.name for s in steppers if s.name}
+    if (
+        state.get("config_hash") != checkpoint.config_hash
+        or state.get("seed") != seed
+        or set(state.get("objectives", {})) != names  # saved before the method's objectives
+    ):
+        print(
+            f"{checkpoint.path}: checkpoint of another config; starting from scratch",
+            file=sys.stderr,
+        )
         return 0, []
     model.load_state_dict(state["model"])
-    optimizer.load_state_dict(state["optimizer"])
-    scheduler.load_state_dict(state["scheduler"])
+    for stepper in steppers:
+        saved = state["objectives"][stepper.name] if stepper.name else state
+        stepper.optimizer.load_state_dict(saved["optimizer"])
+        stepper.scheduler.load_state_dict(saved["scheduler"])
     method.load_state_dict(state["method"])
     torch.set_rng_state(state["rng"])
     if state["cuda_rng"] and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda_rng"])
-    print(f"{state_path}: resuming after epoch {state['epoch']}", file=sys.stderr)
+    print(f"{checkpoint.path}: resuming after epoch {state['epoch']}", file=sys.stderr)
     return state["epoch"], state["log"]
 
 
-def _save_state(path, config_hash, seed, epoch, model, optimizer, scheduler, method, log) -> None:
+def _save_state(checkpoint, seed, epoch, model, steppers, method, log) -> None:
+    main = steppers[-1]
     state = {
-        "config_hash": config_hash,
+        "config_hash": checkpoint.config_hash,
         "seed": seed,
         "epoch": epoch,
         "model": model.state_dict(),
-        "optimizer": optimizer.state_dict(),
-        "scheduler": scheduler.state_dict(),
+        "optimizer": main.optimizer.state_dict(),
+        "scheduler": main.scheduler.state_dict(),
+        "objectives": {
+            s.name: {"optimizer": s.optimizer.state_dict(), "scheduler": s.scheduler.state_dict()}
+            for s in steppers[:-1]
+        },
         "method": method.state_dict(),
         "rng": torch.get_rng_state(),
         "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
         "log": log,
     }
-    with atomic_path(path) as tmp:
+    with atomic_path(checkpoint.path) as tmp:
         torch.save(state, tmp)
 
 

@@ -4,9 +4,11 @@ non-finite loss, initialising from another run."""
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from methodlib.errors import RunError
+from methodlib.methods.base import Objective
 from methodlib.methods.pruning.dense import Dense
 from methodlib.train import CHECKPOINT, load_weights, train_run
 from tests.conftest import interrupted_in_epoch, tiny_pipeline
@@ -109,3 +111,28 @@ def test_init_from_starts_at_the_other_runs_weights(tmp_path, data_root):
     np.testing.assert_allclose(probs(fine), probs(source), atol=1e-5)
     with pytest.raises(RunError, match="does not exist"):
         load_weights(tmp_path / "missing")
+
+
+def test_objectives_step_before_the_loss_in_order_and_are_logged(tmp_path, data_root, monkeypatch):
+    calls = []
+
+    def objective(name):
+        def loss(model, x, y, ctx):
+            calls.append(name)
+            return model(x).square().mean()
+
+        return Objective(name, [{"params": list(model_params)}], 1e-4, f"method.{name}_lr", loss)
+
+    def objectives(self, model):
+        model_params[:] = list(model.parameters())
+        return [objective("first"), objective("second")]
+
+    model_params, original = [], Dense.loss
+    monkeypatch.setattr(Dense, "objectives", objectives)
+    monkeypatch.setattr(Dense, "loss", lambda *a: (calls.append("loss"), original(*a))[1])
+    out = tmp_path / "run"
+    train_run(tiny_pipeline(), "exp", 0, out, data_dir=data_root / "digits", progress=False)
+    assert calls[:6] == ["first", "second", "loss"] * 2
+    log = pd.read_csv(out / "train_log.csv")
+    assert list(log.columns[-2:]) == ["first_loss", "second_loss"]
+    assert (log["first_loss"] > 0).all()

@@ -9,6 +9,7 @@ draws, snapshots — so every classification metric applies to every method unch
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -82,6 +83,23 @@ class EpochContext:
         return self.epoch == self.epochs - 1
 
 
+@dataclass(frozen=True)
+class Objective:
+    """A loss the shared loop minimises on every batch before the method's `loss`, with an
+    optimizer of its own: Adam over `param_groups` (a group's other keys are Adam's options,
+    `betas` for the GANs), no weight decay. `lr` is its base rate, which the experiment's
+    `training.lr_schedule` (or the method's `lr_factor`) scales as it scales `training.lr`;
+    `lr_key` says where the rate is set, for the error on a non-finite loss. The optimizer's and
+    scheduler's states are checkpointed with the run's, and `<name>_loss`, the epoch's mean,
+    is a column of the training log. `loss` takes the arguments of `Method.loss`."""
+
+    name: str
+    param_groups: list[dict[str, Any]]
+    lr: float
+    lr_key: str
+    loss: Callable[[nn.Module, torch.Tensor, torch.Tensor, StepContext], torch.Tensor]
+
+
 def sampled_proba(model: nn.Module, x: torch.Tensor, samples: int) -> torch.Tensor:
     """Softmax outputs of `samples` stochastic forward passes, stacked: (samples, batch,
     classes); the samples axis of MC dropout and of networks with sampled weights."""
@@ -142,6 +160,11 @@ class Method:
         the experiment's learning rate (variational parameters that must travel far), and
         optimizer options such as Adam's `betas` (the GANs' β₁ = 0.5)."""
         return [{"params": list(model.parameters())}]
+
+    def objectives(self, model: nn.Module) -> list[Objective]:
+        """Losses with optimizers of their own (the GANs' discriminators), stepped in this
+        order on each batch, before `loss` (see `Objective`)."""
+        return []
 
     def lr_factor(self, ctx: StepContext) -> float | None:
         """The learning rate of this step as a multiple of each group's base rate, for methods

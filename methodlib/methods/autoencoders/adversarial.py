@@ -1,14 +1,15 @@
-"""What the adversarially trained autoencoders (PAGAN, ALI) share: the discriminator update
-inside the shared training loop's single-optimizer step, and the non-saturating losses.
+"""What the adversarially trained autoencoders (PAGAN, ALI) share: the discriminators as an
+extra objective of the shared training loop, and the non-saturating losses.
 
-The loop has one optimizer, over `param_groups` (G and E here), and calls `loss` once per
-step. So `loss` first draws the step's contests — each a discriminator with a batch of "real"
-and of "fake" inputs — takes one Adam step of the discriminators on them (the method's own
-optimizer, β = (0.5, 0.999) as in DCGAN, created on the first step, its state in
-`state_dict` so that a resumed run continues exactly), and then returns the generator and
-encoder loss on the same draws against the updated discriminators (G and E are run once
-per step, as in the PyTorch DCGAN example). The discriminator learning rate is constant: the
-experiment's `lr_schedule` acts on G and E only.
+On each batch the loop steps the method's `objectives` before its `loss` (`train.fit`). Here
+the one objective, `disc`, draws the step's contests — each a discriminator with a batch of
+"real" and of "fake" inputs — and returns the discriminators' loss on them, which the loop
+minimises with Adam at `discriminator_lr`, β = (0.5, 0.999) as in DCGAN; `loss` then gives
+the generator and encoder loss on the same draws against the updated discriminators (G and E
+are run once per step, as in the PyTorch DCGAN example), stepped by the experiment's
+optimizer over `param_groups`. Both rates follow the experiment's `lr_schedule`, each from its
+own base; the loop checks both losses for finite values, checkpoints both optimizers and logs
+the discriminators' mean loss as `disc_loss`.
 
 Losses (Goodfellow et al. 2014, the non-saturating form): a discriminator minimises
 softplus(−D(real)) + softplus(D(fake)); G and E minimise the same with the labels swapped,
@@ -27,7 +28,7 @@ from torch import nn
 
 from methodlib.methods.autoencoders.autoencoding import AutoencodingMethod
 from methodlib.methods.autoencoders.configs import AdversarialConfig
-from methodlib.methods.base import StepContext
+from methodlib.methods.base import Objective, StepContext
 
 BETAS = (0.5, 0.999)
 Penalty = torch.Tensor | float
@@ -52,10 +53,7 @@ class AdversarialMethod(AutoencodingMethod):
 
     def __init__(self, config: AdversarialConfig, model_name, info):
         super().__init__(config, model_name, info)
-        self.optimizer: torch.optim.Optimizer | None = None
-        self.pending_state: dict[str, Any] | None = None  # loaded before the model was seen
-        self.disc_total = 0.0
-        self.disc_steps = 0
+        self.draws: tuple[torch.Tensor, list[Contest], Penalty] | None = None  # (x, contests)
 
     def param_groups(self, model: nn.Module) -> list[dict[str, Any]]:
         """G and E with DCGAN's β₁ = 0.5 too: a shorter gradient memory against a moving
@@ -67,12 +65,40 @@ class AdversarialMethod(AutoencodingMethod):
         adversarial (0.0 for none)."""
         raise NotImplementedError
 
+    def objectives(self, model: nn.Module) -> list[Objective]:
+        return [
+            Objective(
+                "disc",
+                [{"params": model.discriminator_parameters(), "betas": BETAS}],
+                self.config.discriminator_lr,
+                "method.discriminator_lr",
+                self.discriminator_loss,
+            )
+        ]
+
+    def discriminator_loss(
+        self, model: nn.Module, x: torch.Tensor, y: torch.Tensor, ctx: StepContext
+    ) -> torch.Tensor:
+        """The discriminators' loss on the batch's contests, drawn here and kept for `loss`."""
+        contests, penalty = self.contests(model, x)
+        self.draws = (x, contests, penalty)
+        loss = torch.zeros((), device=x.device)
+        for c in contests:
+            d = model.discriminators[c.discriminator]
+            real = d(*(t.detach() for t in c.real))
+            fake = d(*(t.detach() for t in c.fake))
+            loss = loss + F.softplus(-real).mean() + F.softplus(fake).mean()
+        return loss
+
     def loss(
         self, model: nn.Module, x: torch.Tensor, y: torch.Tensor, ctx: StepContext
     ) -> torch.Tensor:
-        contests, penalty = self.contests(model, x)
-        self._update_discriminators(model, contests)
-        return self._generator_losses(model, contests, penalty).mean()
+        """G and E's loss on the contests the discriminator step drew from this batch (new
+        draws where no discriminator step came first)."""
+        draws, self.draws = self.draws, None
+        if draws is None or draws[0] is not x:
+            draws = (x, *self.contests(model, x))
+        return self._generator_losses(model, *draws[1:]).mean()
 
     def losses(self, model: nn.Module, x: torch.Tensor) -> torch.Tensor:
         return self._generator_losses(model, *self.contests(model, x))
@@ -95,49 +121,3 @@ class AdversarialMethod(AutoencodingMethod):
         finally:
             discriminators.requires_grad_(True)
         return total
-
-    def _update_discriminators(self, model: nn.Module, contests: list[Contest]) -> None:
-        loss = torch.zeros((), device=contests[0].real[0].device)
-        for c in contests:
-            d = model.discriminators[c.discriminator]
-            real = d(*(t.detach() for t in c.real))
-            fake = d(*(t.detach() for t in c.fake))
-            loss = loss + F.softplus(-real).mean() + F.softplus(fake).mean()
-        optimizer = self._optimizer(model)
-        loss.backward()
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)  # nothing else writes them: G's step is frozen
-        self.disc_total += loss.detach()  # a tensor: no device sync per step
-        self.disc_steps += 1
-
-    def _optimizer(self, model: nn.Module) -> torch.optim.Optimizer:
-        if self.optimizer is None:
-            self.optimizer = torch.optim.Adam(
-                model.discriminator_parameters(), lr=self.config.discriminator_lr, betas=BETAS
-            )
-            if self.pending_state is not None:
-                self.optimizer.load_state_dict(self.pending_state)
-                self.pending_state = None
-        return self.optimizer
-
-    def epoch_metrics(self, model: nn.Module) -> dict[str, float]:
-        """`disc_loss`: the discriminators' mean loss over the epoch (2 ln 2 ≈ 1.39 per
-        discriminator when they cannot tell real from fake)."""
-        if not self.disc_steps:
-            return {}
-        mean = float(self.disc_total) / self.disc_steps
-        self.disc_total, self.disc_steps = 0.0, 0
-        return {"disc_loss": mean}
-
-    def state_dict(self) -> dict[str, Any]:
-        state = self.optimizer.state_dict() if self.optimizer is not None else self.pending_state
-        return {} if state is None else {"discriminator_optimizer": state}
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        saved = state.get("discriminator_optimizer")
-        if saved is None:
-            return
-        if self.optimizer is None:
-            self.pending_state = saved
-        else:
-            self.optimizer.load_state_dict(saved)

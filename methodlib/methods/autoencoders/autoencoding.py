@@ -37,7 +37,7 @@ class AutoencodingMethod(GenerativeMethod):
         )
 
     def param_groups(self, model: nn.Module) -> list[dict]:
-        """G and E only: the discriminators have the method's own optimizer."""
+        """G and E only: the discriminators are an extra objective (`AdversarialMethod`)."""
         return [{"params": model.generator_parameters()}]
 
     @torch.no_grad()

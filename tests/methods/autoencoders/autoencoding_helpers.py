@@ -1,11 +1,12 @@
 """What the PAGAN, ALI and VAE tests share: building a method on the `dcgan` networks and
-taking steps of the shared training loop (one optimizer over `param_groups`)."""
+taking steps as the shared training loop takes them."""
 
 from __future__ import annotations
 
 import torch
 
 from methodlib.methods import DataInfo, StepContext
+from methodlib.train import objective_optimizer
 
 SHAPE = (1, 8, 8)
 
@@ -26,11 +27,19 @@ def blobs(n: int = 32, shape=SHAPE, seed: int = 0) -> torch.Tensor:
 
 
 def train(method, model, x: torch.Tensor, steps: int, lr: float = 2e-3) -> list[float]:
-    """`steps` full-batch steps as the shared loop takes them; the losses."""
+    """`steps` full-batch steps as the shared loop takes them: the method's objectives (the
+    discriminators), each with its optimizer, then its loss; the losses."""
+    extra = [(o, objective_optimizer(o)) for o in method.objectives(model)]
     optimizer = torch.optim.Adam([g["params"] for g in method.param_groups(model)][0], lr=lr)
-    losses = []
+    y, losses = torch.zeros(len(x)), []
     for step in range(steps):
-        loss = method.loss(model, x, torch.zeros(len(x)), StepContext(0, step, steps, 1, len(x)))
+        ctx = StepContext(0, step, steps, 1, len(x))
+        for objective, objective_opt in extra:
+            objective_loss = objective.loss(model, x, y, ctx)
+            objective_opt.zero_grad(set_to_none=True)
+            objective_loss.backward()
+            objective_opt.step()
+        loss = method.loss(model, x, y, ctx)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
