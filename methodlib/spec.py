@@ -24,9 +24,9 @@ from pydantic import (
     Field,
     NonNegativeFloat,
     NonNegativeInt,
-    PrivateAttr,
     PositiveFloat,
     PositiveInt,
+    PrivateAttr,
     ValidationError,
     field_validator,
     model_validator,
@@ -649,7 +649,7 @@ def _check_references(p: Pipeline, invalid: dict[str, set[str]] | None = None) -
                 f"experiments.{name}.dataset: {exp.dataset!r} is not defined under datasets"
                 f"{closest(exp.dataset, p.datasets)} (defined: {', '.join(p.datasets)})"
             )
-        elif (method_config(exp.method.name).task == "text") != isinstance(
+        elif get_task(method_config(exp.method.name).task).text_data != isinstance(
             p.datasets[exp.dataset], TextFields
         ):
             kind = "a text" if isinstance(p.datasets[exp.dataset], TextFields) else "not a text"
