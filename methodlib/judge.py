@@ -26,36 +26,44 @@ from methodlib.provenance import provenance
 
 JUDGE_MODEL = "lenet5"
 JUDGE_EPOCHS = 10
+JUDGE_BATCH = 128
+JUDGE_LR = 1e-3
 JUDGE_SEED = 0
 
 
 def train_judge(
-    data_dir: str | Path, out: str | Path, epochs: int = JUDGE_EPOCHS, seed: int = JUDGE_SEED
+    data_dir: str | Path,
+    out: str | Path,
+    epochs: int = JUDGE_EPOCHS,
+    seed: int = JUDGE_SEED,
+    device: str = "auto",
 ) -> dict[str, Any]:
-    """Train the judge with Adam on the train split, save weights and validation accuracy; a
-    text dataset's judge is a language model (`methodlib.text_judge`)."""
+    """Train the judge, a `dense` run of LeNet-5 through the shared loop (`train.fit`: Adam at
+    1e-3, batches of 128, no schedule) on `device` (`auto`: CUDA when present); save its
+    weights and validation accuracy. A text dataset's judge is a language model
+    (`methodlib.text_judge`)."""
+    from methodlib.device import resolve_device
+    from methodlib.methods import DataInfo
+    from methodlib.methods.pruning.dense import Dense
+    from methodlib.spec import TrainingSpec
+    from methodlib.train import fit, seed_everything
+
     if read_json(Path(data_dir) / "meta.json").get("task") == "text":
         from methodlib.text_judge import train_text_judge
 
-        return train_text_judge(data_dir, out)
-    torch.manual_seed(seed)
+        return train_text_judge(data_dir, out, device=device)
+    torch_device = resolve_device(device)
+    seed_everything(seed)
     data = load_prepared(data_dir, standardise=False)
     meta = data.meta
     if len(meta["input_shape"]) != 3:
         raise RunError(f"{data_dir}: the judge scores images, not {meta['input_shape']} vectors")
-    model = build_model(JUDGE_MODEL, tuple(meta["input_shape"]), meta["n_classes"])
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
-    batch = 128
-    for epoch in range(epochs):
-        model.train()
-        order = torch.randperm(len(data.train), generator=torch.Generator().manual_seed(epoch))
-        for i in range(0, len(order), batch):
-            idx = order[i : i + batch]
-            loss = F.cross_entropy(model(data.train.x[idx]), data.train.y[idx])
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-    model.eval()
+    info = DataInfo(tuple(meta["input_shape"]), meta["n_classes"], len(data.train))
+    method = Dense(Dense.Config(), JUDGE_MODEL, info)
+    model = method.build_model().to(torch_device)
+    training = TrainingSpec(epochs=epochs, batch_size=JUDGE_BATCH, lr=JUDGE_LR)
+    fit(method, model, training, data, torch_device, seed, f"judge of {meta['name']}")
+    model.cpu().eval()
     with torch.no_grad():
         accuracy = (model(data.val.x).argmax(1) == data.val.y).float().mean().item()
     record = {
@@ -65,7 +73,7 @@ def train_judge(
         "val_accuracy": accuracy,
         "epochs": epochs,
         "dataset_checksums": meta["checksums"],
-        "provenance": provenance("cpu"),
+        "provenance": provenance(str(torch_device)),
     }
     with atomic_path(out) as tmp:
         torch.save({"model": model.state_dict(), "record": record}, tmp)

@@ -21,10 +21,12 @@ import torch
 
 from methodlib.data import load_prepared
 from methodlib.data.text import default_tokenizer, encode_texts, load_tokenizer, resolve_tokenizer
+from methodlib.device import resolve_device
 from methodlib.errors import RunError
 from methodlib.io import atomic_path
-from methodlib.methods.base import DataInfo, StepContext, TextInfo
+from methodlib.methods.base import DataInfo, TextInfo
 from methodlib.provenance import provenance
+from methodlib.spec import TrainingSpec
 
 JUDGE_MODEL = "transformer_small"
 JUDGE_EPOCHS = 8
@@ -46,29 +48,28 @@ def text_info(meta: dict) -> TextInfo:
 
 
 def train_text_judge(
-    data_dir: str | Path, out: str | Path, epochs: int = JUDGE_EPOCHS, seed: int = JUDGE_SEED
+    data_dir: str | Path,
+    out: str | Path,
+    epochs: int = JUDGE_EPOCHS,
+    seed: int = JUDGE_SEED,
+    device: str = "auto",
 ) -> dict[str, Any]:
-    """Train the judge LM with Adam on the train split; save it with its test perplexity."""
-    torch.manual_seed(seed)
+    """Train the judge LM, an `ar_lm` run through the shared loop (`train.fit`: Adam, no
+    schedule) on `device` (`auto`: CUDA when present); save it with its test perplexity."""
+    from methodlib.train import fit, seed_everything
+
+    torch_device = resolve_device(device)
+    seed_everything(seed)
     data = load_prepared(data_dir)
     meta = data.meta
     info = DataInfo(
         tuple(meta["input_shape"]), meta["n_classes"], len(data.train), "text", text_info(meta)
     )
     method = _judge_method(info)
-    model = method.build_model()
-    optimizer = torch.optim.Adam(model.parameters(), lr=JUDGE_LR)
-    steps = math.ceil(len(data.train) / JUDGE_BATCH)
-    for epoch in range(epochs):
-        model.train()
-        order = torch.randperm(len(data.train), generator=torch.Generator().manual_seed(epoch))
-        for step in range(steps):
-            idx = order[step * JUDGE_BATCH : (step + 1) * JUDGE_BATCH]
-            ctx = StepContext(epoch, step, steps, epochs, len(data.train))
-            loss = method.loss(model, data.train.x[idx], data.train.y[idx], ctx)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
+    model = method.build_model().to(torch_device)
+    training = TrainingSpec(epochs=epochs, batch_size=JUDGE_BATCH, lr=JUDGE_LR)
+    fit(method, model, training, data, torch_device, seed, f"judge of {meta['name']}")
+    model.cpu()
     model.eval()
     record = {
         "dataset": meta["name"],
@@ -79,7 +80,7 @@ def train_text_judge(
         "test_ppl": rows_perplexity(model, data.test.x),
         "val_ppl": rows_perplexity(model, data.val.x),
         "dataset_checksums": meta["checksums"],
-        "provenance": provenance("cpu"),
+        "provenance": provenance(str(torch_device)),
     }
     with atomic_path(out) as tmp:
         torch.save({"model": model.state_dict(), "record": record, "meta": _meta_of(meta)}, tmp)
