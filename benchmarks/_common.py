@@ -21,7 +21,7 @@ from typing import Any, NamedTuple
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
-WORKFLOW_FILES = ("Snakefile", "rules", "configs", "profiles", "envs", "pipeline.yaml")
+WORKFLOW_FILES = ("Snakefile", "rules", "configs", "profiles", "envs", "pipeline.yaml", "studies")
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 
 
