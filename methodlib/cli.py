@@ -66,7 +66,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--data", required=True, help="the prepared dataset's folder")
     p.add_argument("--out", required=True, help="model.pt to write")
-    p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda[:k]")
+    p.add_argument(
+        "--device",
+        help="auto (CUDA when present), cpu, cuda[:k] (default: the pipeline's defaults.device)",
+    )
+    _pipeline_option(p)
     p.add_argument("--threads", type=int, default=None, help="CPU threads for torch")
 
     p = command("evaluate", _evaluate, "compute a finished run's metrics.json")
@@ -255,8 +259,9 @@ def _train_judge(args) -> None:
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    claim_gpu(args.device)  # as `train` does: a GPU of its own, held until the job ends
-    record = train_judge(args.data, args.out, device=args.device)
+    device = args.device or _load(args.pipeline).defaults.device
+    claim_gpu(device)  # as `train` does: a GPU of its own, held until the job ends
+    record = train_judge(args.data, args.out, device=device)
     score = (
         f"test perplexity {record['test_ppl']:.2f}"
         if "test_ppl" in record

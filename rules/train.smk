@@ -47,5 +47,5 @@ rule train_judge:
     resources:
         gpu=1,
     shell:
-        "methodlib train-judge --data {input} --out {output} --device {PIPELINE.defaults.device}"
+        "methodlib train-judge --data {input} --out {output}"
         " --threads {threads} > {log} 2>&1"
