@@ -225,3 +225,17 @@ class ClassifierMethod(Method):
         """The per-epoch validation predictions of the training log; methods whose test-time
         prediction is expensive (many posterior samples) may return a cheaper one."""
         return self.predict_proba(model, x)
+
+
+class SampledClassifier(ClassifierMethod):
+    """A classifier whose network is stochastic at test time (sampled weights or outputs): it
+    predicts with `config.samples` forward passes and validates, every epoch, with the cheaper
+    `config.val_samples`."""
+
+    @torch.no_grad()
+    def predict_proba(self, model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+        return sampled_proba(model, x, self.config.samples)
+
+    @torch.no_grad()
+    def validation_proba(self, model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+        return sampled_proba(model, x, self.config.val_samples)

@@ -21,7 +21,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from methodlib.methods.base import ClassifierMethod, sampled_proba
+from methodlib.methods.base import SampledClassifier
 from methodlib.methods.ensembles.configs import FFGVIConfig
 from methodlib.methods.layers.factory import ReplacingLayers
 from methodlib.methods.layers.gaussian import GaussianConv2d, GaussianLinear
@@ -29,7 +29,7 @@ from methodlib.methods.pruning.variational import VariationalMethod
 from methodlib.models import Layers
 
 
-class FFGVI(ClassifierMethod):
+class FFGVI(SampledClassifier):
     Config = FFGVIConfig
     config: FFGVIConfig
 
@@ -50,14 +50,6 @@ class FFGVI(ClassifierMethod):
             for m in model.modules()
             if isinstance(m, GaussianLinear | GaussianConv2d)
         )
-
-    @torch.no_grad()
-    def predict_proba(self, model: nn.Module, x: torch.Tensor) -> torch.Tensor:
-        return sampled_proba(model, x, self.config.samples)
-
-    @torch.no_grad()
-    def validation_proba(self, model: nn.Module, x: torch.Tensor) -> torch.Tensor:
-        return sampled_proba(model, x, self.config.val_samples)
 
     @torch.no_grad()
     def epoch_metrics(self, model: nn.Module) -> dict[str, float]:

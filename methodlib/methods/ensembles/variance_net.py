@@ -31,11 +31,10 @@ at chance (noise on the logits only costs likelihood at first, so its σ collaps
 
 from __future__ import annotations
 
-import torch
 from torch import nn
 
 from methodlib.errors import RunError
-from methodlib.methods.base import ClassifierMethod, sampled_proba
+from methodlib.methods.base import SampledClassifier
 from methodlib.methods.ensembles.configs import VarianceNetConfig
 from methodlib.methods.layers.gaussian import VarianceConv2d, VarianceLinear
 from methodlib.metrics.pruning import weight_layers
@@ -62,7 +61,7 @@ class VarianceLayers(Layers):
         return nn.Conv2d(c_in, c_out, kernel, padding=padding)
 
 
-class VarianceNet(ClassifierMethod):
+class VarianceNet(SampledClassifier):
     Config = VarianceNetConfig
     config: VarianceNetConfig
 
@@ -83,11 +82,3 @@ class VarianceNet(ClassifierMethod):
 
     def layers(self) -> Layers:
         return VarianceLayers(self._positions())
-
-    @torch.no_grad()
-    def predict_proba(self, model: nn.Module, x: torch.Tensor) -> torch.Tensor:
-        return sampled_proba(model, x, self.config.samples)
-
-    @torch.no_grad()
-    def validation_proba(self, model: nn.Module, x: torch.Tensor) -> torch.Tensor:
-        return sampled_proba(model, x, self.config.val_samples)
