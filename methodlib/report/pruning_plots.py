@@ -24,7 +24,6 @@ from methodlib.io import read_json  # noqa: E402
 from methodlib.methods import METHODS, DataInfo  # noqa: E402
 from methodlib.methods.pruning.variational import VariationalMethod  # noqa: E402
 from methodlib.report.plots import save_figure  # noqa: E402
-from methodlib.report.pruning_targets import pruning_figures  # noqa: E402, F401 (tests import it here)
 from methodlib.report.tables import read_tidy  # noqa: E402
 from methodlib.spec import Pipeline  # noqa: E402
 

@@ -11,9 +11,7 @@ import pandas as pd
 import pytest
 
 from methodlib.io import read_json
-from methodlib.report.pruning_plots import (
-    pruning_figures,
-)
+from methodlib.report.pruning_targets import pruning_figures
 from methodlib.spec import load_pipeline
 
 CONFIG = "configs/pruning_tiny.yaml"
