@@ -167,3 +167,14 @@ class Inputs:
 
     def all_figures(self, wildcards) -> list[str]:
         return self.layout.all_figures()
+
+    def functions(self) -> list:
+        """Every input and params function, for `rules/common.smk` to register their
+        signatures once (Snakemake otherwise inspects one per call: thousands per DAG)."""
+        return [
+            getattr(self, name)
+            for name in vars(Inputs)
+            if not name.startswith("_")
+            and name not in ("experiment", "dataset", "functions")
+            and callable(getattr(self, name))
+        ]

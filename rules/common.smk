@@ -1,9 +1,11 @@
 """The validated pipeline, its artifact layout (`methodlib.paths`) and its input functions
 (`methodlib.workflow`): the rules are thin glue over those two tested modules."""
 
+import inspect
 import os
 from pathlib import Path
 
+from snakemake.common import overwrite_function_params
 from snakemake.exceptions import WorkflowError
 
 from methodlib import paths
@@ -33,6 +35,10 @@ except SpecError as exc:
 os.environ[paths.PIPELINE_ENV] = PIPELINE_FILE  # what the jobs' `methodlib` commands read
 LAYOUT = Layout(PIPELINE, PIPELINE_FILE)
 INPUTS = Inputs(LAYOUT, ancient)
+for _function in INPUTS.functions():  # Snakemake reads this instead of inspect.signature per call
+    overwrite_function_params(
+        getattr(_function, "__func__", _function), inspect.signature(_function).parameters
+    )
 REPORTS = LAYOUT.reports
 REPORT_LOGS = f"{paths.LOGS}/{REPORTS}"
 REPORT_BENCHMARKS = f"{paths.BENCHMARKS}/{REPORTS}"
