@@ -40,8 +40,6 @@ GROUP = "results/{experiment}/{hash}/group"
 JUDGE = "results/judges/{dataset}/{hash}/model.pt"
 LOGS = "results/logs"
 BENCHMARKS = "results/benchmarks"
-RUN_FILES = ("predictions.npz", "model.pt", "train_log.csv", "run.json")
-"""What a finished training run holds (train.py writes them, run.json last)."""
 
 
 def reports_dir(pipeline_file: str | Path) -> str:
@@ -84,7 +82,8 @@ class Layout:
     # what each experiment's runs produce
 
     def run_files(self, experiment: str, name: str) -> list[str]:
-        """`name` (a file of `RUN_FILES` or metrics.json) of every seed, in seed order."""
+        """The file `name` of every seed's run folder (`model.pt`, `train_log.csv`, ...), in
+        seed order."""
         p = self.pipeline
         return [f"{self.run_dir(experiment, s)}/{name}" for s in p.seeds_of(experiment)]
 
