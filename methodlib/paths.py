@@ -21,7 +21,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from methodlib.methods import method_config
 from methodlib.report.pruning_targets import pruning_figures
 from methodlib.spec import Pipeline
 from methodlib.tasks import get_task
@@ -101,7 +100,7 @@ class Layout:
     # what an experiment's evaluation reads besides its run
 
     def task_of(self, experiment: str):
-        return get_task(method_config(self.pipeline.experiments[experiment].method.name).task)
+        return get_task(self.pipeline.experiments[experiment].method.task)
 
     def judge_inputs(self, experiment: str) -> list[str]:
         """The dataset's judge, for the runs its task scores with one."""

@@ -33,7 +33,7 @@ from pydantic import (
 )
 
 from methodlib.errors import SpecError, closest, format_validation_error
-from methodlib.methods import MethodConfigUnion, method_config, model_problem
+from methodlib.methods import MethodConfigUnion, model_problem
 from methodlib.model_catalog import MODEL_NAMES
 from methodlib.tasks import get_task
 from methodlib.tasks.base import matches
@@ -368,6 +368,16 @@ class Pipeline(StrictModel):
             self._hashes[name] = _hash(resolved)
         return self._hashes[name]
 
+    def config_field(self, experiment: str, dotted: str, default: Any = None) -> Any:
+        """A dotted field of the experiment's resolved config (`training.lr`, `method.name`),
+        `default` where it has none: figures draw and are checked against these."""
+        value: Any = self.resolved_experiment(experiment)
+        for part in dotted.split("."):
+            if not isinstance(value, dict) or part not in value:
+                return default
+            value = value[part]
+        return value
+
     def dataset_hash(self, name: str) -> str:
         """A prepared dataset's identity: its config (the fields that change the data)."""
         return _hash(trigger_fields(self.datasets[name]))
@@ -649,13 +659,11 @@ def _check_references(p: Pipeline, invalid: dict[str, set[str]] | None = None) -
                 f"experiments.{name}.dataset: {exp.dataset!r} is not defined under datasets"
                 f"{closest(exp.dataset, p.datasets)} (defined: {', '.join(p.datasets)})"
             )
-        elif get_task(method_config(exp.method.name).task).text_data != isinstance(
-            p.datasets[exp.dataset], TextFields
-        ):
+        elif get_task(exp.method.task).text_data != isinstance(p.datasets[exp.dataset], TextFields):
             kind = "a text" if isinstance(p.datasets[exp.dataset], TextFields) else "not a text"
             problems.append(
                 f"experiments.{name}.dataset: {exp.dataset!r} is {kind} dataset, but method "
-                f"{exp.method.name!r} is for the {method_config(exp.method.name).task} task"
+                f"{exp.method.name!r} is for the {exp.method.task} task"
             )
         if exp.study not in studies | invalid.get("studies", set()):
             problems.append(
@@ -752,7 +760,9 @@ def _check_figures(p: Pipeline) -> list[str]:
         for field, column in named.items():
             if column is None or column in TABLE_KEYS:
                 continue
-            if "." in column and any(_has_field(p, e, column) for e in experiments):
+            if "." in column and any(
+                p.config_field(e, column, _MISSING) is not _MISSING for e in experiments
+            ):
                 continue
             if fig.kind != "epochs" and matches(column, sorted(metrics)):
                 continue
@@ -764,13 +774,7 @@ def _check_figures(p: Pipeline) -> list[str]:
     return problems
 
 
-def _has_field(p: Pipeline, experiment: str, dotted: str) -> bool:
-    value: Any = p.resolved_experiment(experiment)
-    for part in dotted.split("."):
-        if not isinstance(value, dict) or part not in value:
-            return False
-        value = value[part]
-    return True
+_MISSING = object()
 
 
 def _init_chain_loops(p: Pipeline, start: str) -> bool:

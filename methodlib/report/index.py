@@ -8,7 +8,6 @@ from pathlib import Path
 import pandas as pd
 
 from methodlib.io import atomic_path
-from methodlib.methods import method_config
 from methodlib.report.pruning_targets import pruning_figures
 from methodlib.report.tables import read_tidy
 from methodlib.spec import Pipeline
@@ -84,7 +83,7 @@ def _task_links(pipeline: Pipeline, experiments: list[str]) -> list[str]:
     links: dict[str, list[str]] = {}
     for e in experiments:
         method = pipeline.experiments[e].method
-        task = get_task(method_config(method.name).task)
+        task = get_task(method.task)
         if task.index_links:
             links.setdefault(task.index_links, []).extend(
                 f"[{e}]({target})" for target in task.report_targets(e, method)

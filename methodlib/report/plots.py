@@ -31,7 +31,7 @@ def figure_frame(pipeline: Pipeline, figure: FigureSpec, tidy: pd.DataFrame) -> 
         frame = wide(tidy[tidy["seed"] != "all"])
     for column in _columns(figure):
         if column not in frame.columns and "." in column:
-            frame[column] = [_config_value(pipeline, e, column) for e in frame["experiment"]]
+            frame[column] = [pipeline.config_field(e, column) for e in frame["experiment"]]
     for column in _columns(figure):
         if column not in frame.columns:
             available = sorted(frame.columns)
@@ -79,15 +79,6 @@ def _columns(figure: FigureSpec) -> list[str]:
         return [n for n in dict.fromkeys([figure.hue, figure.col, *figure.filters]) if n]
     names = [figure.x, figure.y, figure.hue, figure.col, *figure.filters]
     return [n for n in dict.fromkeys(names) if n]
-
-
-def _config_value(pipeline: Pipeline, experiment: str, dotted: str):
-    value = pipeline.resolved_experiment(experiment)
-    for part in dotted.split("."):
-        if not isinstance(value, dict) or part not in value:
-            return None
-        value = value[part]
-    return value
 
 
 def plot_figure(
