@@ -1,0 +1,260 @@
+"""What every metric and figure column is called on the page: its display name, unit, which
+direction is better and how its numbers are written. Axis labels, table headers and the claims
+page all read it here, so "Calibrated NLL (nats) ↓" is said once and never as
+`curve_test_calibrated_nll`.
+
+Torch-free and cheap (the schema's figure check and the report rules import it). Exact names
+live in `METRICS`; families of names (`curve_<m>`, `mauve_steps_<k>`, `sparsity_<layer>`, ...)
+are built by the rules in `FAMILIES`. A metric that a task or method declares and that neither
+knows is an error (`UnknownMetricError`), and a test keeps every declared metric known.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Literal
+
+Better = Literal["lower", "higher"] | None
+
+ARROWS = {"lower": "↓", "higher": "↑", None: ""}
+
+
+@dataclass(frozen=True)
+class MetricInfo:
+    """How one metric (or figure column) reads on the page.
+
+    `unit` is None for unitless numbers; "%" means the value is stored as a fraction and is
+    shown as a percentage (`fmt` then ends with `%`). `fmt` is a format spec for `format()`."""
+
+    name: str
+    display: str
+    unit: str | None = None
+    better: Better = None
+    fmt: str = ".4f"
+
+
+class UnknownMetricError(KeyError):
+    """A metric name that neither the registry nor any of its families knows."""
+
+    def __str__(self) -> str:  # KeyError would print the message quoted
+        return str(self.args[0])
+
+
+def _m(
+    name: str, display: str, unit: str | None = None, better: Better = None, fmt: str = ".4f"
+) -> MetricInfo:
+    return MetricInfo(name, display, unit, better, fmt)
+
+
+_PCT = ".2%"
+_COUNT = ",.0f"
+
+_ENTRIES = (
+    # classification (methodlib/tasks/classification.py)
+    _m("test_accuracy", "Test accuracy", "%", "higher", _PCT),
+    _m("test_error", "Test error", "%", "lower", _PCT),
+    _m("test_nll", "Test NLL", "nats", "lower"),
+    _m("test_brier", "Brier score", None, "lower"),
+    _m("test_calibrated_nll", "Calibrated NLL", "nats", "lower"),
+    _m("test_ece", "ECE", "%", "lower", _PCT),
+    _m("test_ece_mass", "ECE (equal-mass bins)", "%", "lower", _PCT),
+    _m("ood_auroc", "OOD AUROC", None, "higher", ".3f"),
+    _m("dee", "Deep-ensemble equivalent", "networks", "higher", ".2f"),
+    _m("n_samples", "Predictive samples", None, None, _COUNT),
+    # every task
+    _m("params", "Parameters", None, "lower", _COUNT),
+    _m("flops", "FLOPs per example", None, "lower", _COUNT),
+    _m("train_seconds", "Training time", "s", "lower", _COUNT),
+    # pruning (methodlib/methods/pruning/configs.py)
+    _m("compression", "Compression", "×", "higher", ".1f"),
+    _m("nonzero_weights", "Non-zero weights", None, "lower", _COUNT),
+    _m("pruned_flops", "FLOPs per example after pruning", None, "lower", _COUNT),
+    _m("flops_reduction", "FLOP reduction", "×", "higher", ".1f"),
+    _m("cpu_speedup", "CPU speed-up", "×", "higher", ".2f"),
+    # ensembles and approximate inference (methodlib/methods/ensembles/configs.py)
+    _m("swa_val_accuracy", "Validation accuracy (SWA)", "%", "higher", _PCT),
+    _m("swa_val_nll", "Validation NLL (SWA)", "nats", "lower"),
+    _m("final_iterate_val_accuracy", "Validation accuracy (final iterate)", "%", "higher", _PCT),
+    _m("final_iterate_val_nll", "Validation NLL (final iterate)", "nats", "lower"),
+    _m("laplace_noise_scale", "Laplace covariance scale τ", None, None, ".0e"),
+    _m("laplace_val_nll", "Laplace validation NLL", "nats", "lower"),
+    # generation (methodlib/tasks/generation.py)
+    _m("out_of_domain", "Samples off the domain", "%", "lower", _PCT),
+    _m("raw_out_of_domain", "Samples off the domain before projection", "%", "lower", _PCT),
+    _m("nonfinite", "Non-finite samples", "%", "lower", _PCT),
+    _m("n_generated", "Samples generated", None, None, _COUNT),
+    _m("sliced_w", "Sliced Wasserstein distance", None, "lower"),
+    _m("sym_kl", "Symmetric KL", "nats", "lower", ".3f"),
+    _m("recon_rmse", "Reconstruction RMSE", None, "lower"),
+    _m("fid_judge", "FID (judge features)", None, "lower", ".2f"),
+    _m("is_judge", "Inception score (judge)", None, "higher", ".2f"),
+    _m("rid", "RID", "nats", "lower"),
+    _m("rid_augmentation", "RID of the augmentation", "nats", "lower"),
+    # text (methodlib/tasks/text.py)
+    _m("mauve", "MAUVE", None, "higher", ".3f"),
+    _m("judge_ppl", "Judge perplexity", None, "lower", ".1f"),
+    _m("judge_ppl_reference", "Judge perplexity of the test texts", None, None, ".1f"),
+    _m("distinct_2", "Distinct-2", None, "higher", ".3f"),
+    _m("self_bleu", "Self-BLEU", None, "lower", ".3f"),
+    _m("memorization", "Memorisation", "%", "lower", ".1%"),
+    _m("mean_length", "Mean length", "tokens", None, ".1f"),
+    _m("std_length", "Length sd", "tokens", None, ".1f"),
+    _m("empty_fraction", "Empty texts", "%", "lower", ".1%"),
+    _m("decoder_acc_clean", "Decoder accuracy on clean latents", "%", "higher", ".1%"),
+    _m("x0_norm_data", "Norm of clean latents", None, None, ".3f"),
+    # train_log.csv columns (tasks' and methods' `log_columns`, train.py's common ones)
+    _m("epoch", "Epoch", None, None, ".0f"),
+    _m("train_loss", "Training loss", None, "lower"),
+    _m("lr", "Learning rate", None, None, ".0e"),
+    _m("seconds", "Wall time", "s", None, ",.0f"),
+    _m("val_nll", "Validation NLL", "nats", "lower"),
+    _m("val_accuracy", "Validation accuracy", "%", "higher", _PCT),
+    _m("val_loss", "Validation loss", None, "lower"),
+    _m("val_mse", "Validation MSE of the denoiser", None, "lower"),
+    _m("val_decoder_ce", "Validation decoder cross-entropy", "nats", "lower"),
+    _m("models_averaged", "Models averaged", None, None, _COUNT),
+    _m("snapshots", "Snapshots", None, None, _COUNT),
+    _m("kl_per_example", "KL per training example", "nats", None),
+    _m("median_sigma", "Median posterior σ", None, None, ".2e"),
+    _m("disc_loss", "Discriminator loss", None, None),
+    _m("chunk", "Data chunk", None, None, ".0f"),
+    # the numbers that numbered metrics are drawn against (report/plots.py `numbered_metrics`)
+    _m("samples", "Samples or ensemble members", None, None, _COUNT),
+    _m("sampling_steps", "Sampling steps", None, None, _COUNT),
+    _m("noise_t_percent", "Noise level t × 100", None, None, ".0f"),
+    _m("sampler_step", "Sampler step", None, None, _COUNT),
+)
+
+METRICS: dict[str, MetricInfo] = {info.name: info for info in _ENTRIES}
+"""Every exactly named metric and figure column."""
+
+TABLE_COLUMNS = {
+    "experiment": "Experiment",
+    "method": "Method",
+    "dataset": "Dataset",
+    "model": "Model",
+    "seed": "Seed",
+}
+"""Axis labels of the tidy table's key columns (report/tables.py `KEYS`)."""
+
+
+def _family_member(base: str, suffix: str) -> str:
+    """ "mauve" with key "steps_5" reads "MAUVE (5 steps)"; another key reads as itself."""
+    if suffix == "*":
+        return base
+    steps = re.fullmatch(r"steps_(\d+|\*)", suffix)
+    if steps and steps.group(1) == "*":
+        return base
+    return f"{base} ({steps.group(1)} steps)" if steps else f"{base} ({suffix})"
+
+
+_TEXT_SETS = "|".join(
+    ("mauve", "judge_ppl", "distinct_2", "self_bleu", "memorization")
+    + ("mean_length", "std_length", "empty_fraction")
+)
+
+Rule = Callable[[re.Match[str]], MetricInfo]
+
+
+def _curve(match: re.Match[str]) -> MetricInfo:
+    return metric_info(match["m"])
+
+
+def _text_set(match: re.Match[str]) -> MetricInfo:
+    base = METRICS[match["m"]]
+    key = match["key"]
+    return replace(base, display=_family_member(base.display, key))
+
+
+def _numbered(display: str, unit: str | None, better: Better, fmt: str, word: str) -> Rule:
+    """A family `<prefix><k>`: `display` with `word` and k, or just `display` for the pattern
+    (`<prefix>*`), which figures draw against k."""
+
+    def rule(match: re.Match[str]) -> MetricInfo:
+        k = match["k"]
+        shown = display if k == "*" else f"{display} {word.format(k=k.lstrip('0') or '0')}"
+        return MetricInfo("", shown, unit, better, fmt)
+
+    return rule
+
+
+def _decoder_at_t(match: re.Match[str]) -> MetricInfo:
+    k = match["k"]
+    shown = "Decoder accuracy" if k == "*" else f"Decoder accuracy at t = {int(k) / 100:g}"
+    return MetricInfo("", shown, "%", "higher", ".1%")
+
+
+def _per_layer(display: str, unit: str | None, fmt: str) -> Rule:
+    def rule(match: re.Match[str]) -> MetricInfo:
+        layer = match["layer"]
+        return MetricInfo("", display if layer == "*" else f"{display}, {layer}", unit, None, fmt)
+
+    return rule
+
+
+FAMILIES: tuple[tuple[re.Pattern[str], Rule], ...] = (
+    (re.compile(r"curve_(?P<m>.+)"), _curve),
+    (re.compile(rf"(?P<m>{_TEXT_SETS})_(?P<key>.+)"), _text_set),
+    (
+        re.compile(r"accuracy_after_chunk_(?P<k>\d+|\*)"),
+        _numbered("Test accuracy", "%", "higher", _PCT, "after chunk {k}"),
+    ),
+    (re.compile(r"decoder_acc_(?:t_)?(?P<k>\d+|\*)"), _decoder_at_t),
+    (
+        re.compile(r"x0_norm_(?:step_)?(?P<k>\d+|\*)"),
+        _numbered("Norm of the predicted clean latent", None, None, ".3f", "at step {k}"),
+    ),
+    (re.compile(r"sparsity_(?P<layer>\w+|\*)"), _per_layer("Zeroed weights", "%", ".1%")),
+    (re.compile(r"kept_units_(?P<layer>\w+|\*)"), _per_layer("Units kept", None, _COUNT)),
+    (re.compile(r"kept_fraction_(?P<layer>\w+|\*)"), _per_layer("Units kept", "%", ".1%")),
+)
+"""Rules for families of names, tried in order after the exact names: a pattern name such as
+`mauve_steps_*` (what a figure of a numbered family names) gets the family's own display."""
+
+
+def metric_info(name: str) -> MetricInfo:
+    """How the metric `name` reads; `UnknownMetricError` (a KeyError) naming the closest known
+    names if it is not registered: add it to `_ENTRIES` or `FAMILIES` here."""
+    if name in METRICS:
+        return METRICS[name]
+    for pattern, rule in FAMILIES:
+        match = pattern.fullmatch(name)
+        if match:
+            return replace(rule(match), name=name)
+    near = difflib.get_close_matches(name, list(METRICS), n=3, cutoff=0.5)
+    hint = f"; closest known: {', '.join(near)}" if near else ""
+    raise UnknownMetricError(
+        f"metric {name!r} is not in the metric registry{hint}. Register its display name, "
+        "unit, better direction and format in methodlib/report/metric_registry.py"
+    )
+
+
+def _with_unit(display: str, unit: str | None) -> str:
+    return f"{display} ({unit})" if unit else display
+
+
+def axis_label(name: str) -> str:
+    """ "Calibrated NLL (nats) ↓": the display name, the unit in brackets and an arrow pointing
+    the way that is better. Also the key columns of the tidy table ("Method") and dotted config
+    fields (`training.lr` reads "training: lr")."""
+    if name in TABLE_COLUMNS:
+        return TABLE_COLUMNS[name]
+    if "." in name and name not in METRICS:
+        section, _, field = name.rpartition(".")
+        return f"{section.replace('.', ' ')}: {field.replace('_', ' ')}"
+    info = metric_info(name)
+    arrow = ARROWS[info.better]
+    return f"{_with_unit(info.display, info.unit)} {arrow}".rstrip()
+
+
+def format_value(name: str, value: float) -> str:
+    """The value as the metric's format writes it (`0.046` test error reads "4.60%")."""
+    return format(value, metric_info(name).fmt)
+
+
+def is_percent(name: str) -> bool:
+    """Whether the metric is a fraction shown as a percentage (its axis ticks read 0-100)."""
+    return metric_info(name).unit == "%"
