@@ -222,6 +222,13 @@ class ExperimentSpec(StrictModel):
     )
     ensemble: EnsembleSpec | None = None
     description: str = ""
+    label: str | None = Field(
+        None,
+        min_length=1,
+        max_length=60,
+        description="the experiment's name in legends and tables (default: its method's "
+        "display name, with its dataset or model where two experiments would share it)",
+    )
 
     @field_validator("seeds")
     @classmethod
@@ -270,6 +277,26 @@ class StudySpec(StrictModel):
 Scalar = str | int | float | bool
 
 
+class ReferencePoint(StrictModel):
+    """One value of the paper at the figure's `x` (and `hue`, `col`, where the figure has
+    them): a raw value of that column, such as a method name, an experiment or a number."""
+
+    x: Scalar
+    y: float
+    hue: Scalar | None = None
+    col: Scalar | None = None
+
+
+class FigureReference(StrictModel):
+    """The paper's values, drawn as hollow black markers next to ours."""
+
+    source: str = Field(
+        min_length=1, description="where the paper gives them: paper, table or figure"
+    )
+    label: str = Field("paper", min_length=1, description="their legend entry")
+    points: list[ReferencePoint] = Field(min_length=1)
+
+
 class FigureSpec(StrictModel):
     """A report figure drawn with seaborn from the study's runs (error bars over seeds).
 
@@ -291,6 +318,20 @@ class FigureSpec(StrictModel):
     logx: bool = False
     logy: bool = False
     diagonal: bool = Field(False, description="mark the line y = x (DEE against samples)")
+    reference: FigureReference | None = Field(
+        None, description="the paper's values, drawn as reference markers"
+    )
+
+    @model_validator(mode="after")
+    def _reference_fits(self) -> FigureSpec:
+        for i, point in enumerate(self.reference.points if self.reference else []):
+            for axis in ("hue", "col"):
+                if getattr(point, axis) is not None and getattr(self, axis) is None:
+                    raise ValueError(
+                        f"reference.points.{i}.{axis}: the figure has no `{axis}`; give the "
+                        f"figure a `{axis}` or drop the point's"
+                    )
+        return self
 
 
 class Pipeline(StrictModel):

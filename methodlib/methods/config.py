@@ -20,6 +20,9 @@ class MethodConfig(BaseModel):
 
     implementation: ClassVar[str]
     """`module:Class` of the method's `Method`, imported only when a run needs it."""
+    display_name: ClassVar[str]
+    """The method's name in legends and tables ("Sparse VD", "MC dropout"); an experiment's
+    `label` overrides it (`methodlib/report/labels.py`)."""
     task: ClassVar[str] = "classification"
     interface: ClassVar[str | None] = None
     """The architecture interface the method calls (`model_catalog.model_interface`)."""

@@ -36,6 +36,7 @@ class AdversarialConfig(AutoencodingConfig):
 
 class PAGANConfig(AdversarialConfig):
     name: Literal["pagan"] = "pagan"
+    display_name: ClassVar[str] = "PAGAN"
     implementation: ClassVar[str] = "methodlib.methods.autoencoders.pagan:PAGAN"
     variant: Literal["full", "no_augmentation", "pixel_reconstruction"] = "full"
     reconstruction_weight: PositiveFloat = Field(
@@ -53,11 +54,13 @@ class PAGANConfig(AdversarialConfig):
 
 class ALIConfig(AdversarialConfig):
     name: Literal["ali"] = "ali"
+    display_name: ClassVar[str] = "ALI"
     implementation: ClassVar[str] = "methodlib.methods.autoencoders.ali:ALI"
 
 
 class VAEConfig(AutoencodingConfig):
     name: Literal["vae"] = "vae"
+    display_name: ClassVar[str] = "VAE"
     implementation: ClassVar[str] = "methodlib.methods.autoencoders.vae:VAE"
     likelihood: Literal["bernoulli", "gaussian"] = "bernoulli"
     sigma: PositiveFloat = Field(0.1, description="pixel scale of the gaussian likelihood")

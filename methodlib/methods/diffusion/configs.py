@@ -65,6 +65,7 @@ class DiffusionConfig(GenerativeConfig):
 
 class DDPMConfig(DiffusionConfig):
     name: Literal["ddpm"] = "ddpm"
+    display_name: ClassVar[str] = "DDPM"
     implementation: ClassVar[str] = "methodlib.methods.diffusion.ddpm:DDPM"
     schedule: Literal["linear", "cosine"] = "linear"
     beta_start: PositiveFloat = Field(1e-4, description="linear β_1 for T = 1000 (× 1000/T)")
@@ -86,6 +87,7 @@ class DDPMConfig(DiffusionConfig):
 
 class SSDDPMConfig(DiffusionConfig):
     name: Literal["ss_ddpm"] = "ss_ddpm"
+    display_name: ClassVar[str] = "SS-DDPM"
     implementation: ClassVar[str] = "methodlib.methods.diffusion.ss_ddpm:SSDDPM"
     distribution: Literal["gaussian", "beta", "dirichlet", "vmf"] = "gaussian"
     schedule: dict[str, float | str] = Field(

@@ -14,6 +14,7 @@ from methodlib.methods.pruning.configs import VariationalConfig
 
 class MCDropoutConfig(MethodConfig):
     name: Literal["mc_dropout"] = "mc_dropout"
+    display_name: ClassVar[str] = "MC dropout"
     implementation: ClassVar[str] = "methodlib.methods.ensembles.mc_dropout:MCDropout"
     p: float = Field(0.5, ge=0, lt=1, description="dropout rate after fully connected layers")
     p_conv: float = Field(0.0, ge=0, lt=1, description="dropout rate after convolutions")
@@ -22,6 +23,7 @@ class MCDropoutConfig(MethodConfig):
 
 class StochBNConfig(MethodConfig):
     name: Literal["stoch_bn"] = "stoch_bn"
+    display_name: ClassVar[str] = "Stochastic BN"
     implementation: ClassVar[str] = "methodlib.methods.ensembles.stoch_bn:StochBN"
     needs_batch_norm: ClassVar[bool] = True
     samples: int = Field(20, ge=1, description="sets of batch statistics drawn at test time")
@@ -37,6 +39,7 @@ class StochBNConfig(MethodConfig):
 
 class SWAConfig(MethodConfig):
     name: Literal["swa"] = "swa"
+    display_name: ClassVar[str] = "SWA"
     implementation: ClassVar[str] = "methodlib.methods.ensembles.swa:SWA"
     metrics: ClassVar[tuple[str, ...]] = (
         "swa_val_accuracy",
@@ -66,6 +69,7 @@ class SWAConfig(MethodConfig):
 
 class SWAGConfig(SWAConfig):
     name: Literal["swag"] = "swag"
+    display_name: ClassVar[str] = "SWAG"
     implementation: ClassVar[str] = "methodlib.methods.ensembles.swag:SWAG"
     max_rank: int = Field(20, ge=1, description="deviation columns K of the low-rank covariance")
     scale: float = Field(0.5, gt=0, description="multiplies the posterior covariance")
@@ -77,6 +81,7 @@ class SWAGConfig(SWAConfig):
 
 class SSEConfig(MethodConfig):
     name: Literal["sse"] = "sse"
+    display_name: ClassVar[str] = "Snapshot ensemble"
     implementation: ClassVar[str] = "methodlib.methods.ensembles.sse:SSE"
     log_columns: ClassVar[tuple[str, ...]] = ("snapshots",)
     cycles: int = Field(4, ge=1, description="cosine cycles, one snapshot each")
@@ -84,6 +89,7 @@ class SSEConfig(MethodConfig):
 
 class FGEConfig(MethodConfig):
     name: Literal["fge"] = "fge"
+    display_name: ClassVar[str] = "FGE"
     implementation: ClassVar[str] = "methodlib.methods.ensembles.fge:FGE"
     log_columns: ClassVar[tuple[str, ...]] = ("snapshots",)
     cycle_epochs: int = Field(2, ge=1, description="epochs per cycle, one snapshot each")
@@ -99,6 +105,7 @@ class FGEConfig(MethodConfig):
 
 class FFGVIConfig(VariationalConfig):
     name: Literal["ffg_vi"] = "ffg_vi"
+    display_name: ClassVar[str] = "FFG VI"
     implementation: ClassVar[str] = "methodlib.methods.ensembles.ffg_vi:FFGVI"
     log_columns: ClassVar[tuple[str, ...]] = ("kl_per_example", "median_sigma")
     prior_std: float = Field(0.1, gt=0, description="standard deviation s of the N(0, s²) prior")
@@ -115,6 +122,7 @@ class FFGVIConfig(VariationalConfig):
 
 class KFACLaplaceConfig(MethodConfig):
     name: Literal["kfac_laplace"] = "kfac_laplace"
+    display_name: ClassVar[str] = "K-FAC Laplace"
     implementation: ClassVar[str] = "methodlib.methods.ensembles.kfac_laplace:KFACLaplace"
     metrics: ClassVar[tuple[str, ...]] = ("laplace_noise_scale", "laplace_val_nll")
     prior_precision: float = Field(
@@ -137,6 +145,7 @@ class KFACLaplaceConfig(MethodConfig):
 
 class VarianceNetConfig(MethodConfig):
     name: Literal["variance_net"] = "variance_net"
+    display_name: ClassVar[str] = "Variance network"
     implementation: ClassVar[str] = "methodlib.methods.ensembles.variance_net:VarianceNet"
     variance_layers: Literal["hidden", "all"] | list[int] = Field(
         [0],

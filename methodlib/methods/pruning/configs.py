@@ -24,6 +24,7 @@ PRUNING_METRICS = (
 
 class DenseConfig(MethodConfig):
     name: Literal["dense"] = "dense"
+    display_name: ClassVar[str] = "Dense"
     implementation: ClassVar[str] = "methodlib.methods.pruning.dense:Dense"
     metrics: ClassVar[tuple[str, ...]] = PRUNING_METRICS  # the baseline on pruning figures
 
@@ -49,6 +50,7 @@ class VariationalConfig(MethodConfig):
 
 class SparseVDConfig(VariationalConfig):
     name: Literal["sparse_vd"] = "sparse_vd"
+    display_name: ClassVar[str] = "Sparse VD"
     implementation: ClassVar[str] = "methodlib.methods.pruning.sparse_vd:SparseVD"
     variational_pruning: ClassVar[bool] = True
     metrics: ClassVar[tuple[str, ...]] = PRUNING_METRICS
@@ -68,11 +70,13 @@ class SparseVDConfig(VariationalConfig):
 
 class VDARDConfig(SparseVDConfig):
     name: Literal["vd_ard"] = "vd_ard"  # type: ignore[assignment]
+    display_name: ClassVar[str] = "VD-ARD"
     implementation: ClassVar[str] = "methodlib.methods.pruning.vd_ard:VDARD"
 
 
 class SBPConfig(VariationalConfig):
     name: Literal["sbp"] = "sbp"
+    display_name: ClassVar[str] = "SBP"
     implementation: ClassVar[str] = "methodlib.methods.pruning.sbp:SBP"
     variational_pruning: ClassVar[bool] = True
     metrics: ClassVar[tuple[str, ...]] = PRUNING_METRICS
@@ -101,6 +105,7 @@ class SBPConfig(VariationalConfig):
 
 class BayesIncrementalConfig(MethodConfig):
     name: Literal["bayes_incremental"] = "bayes_incremental"
+    display_name: ClassVar[str] = "Bayesian incremental"
     implementation: ClassVar[str] = "methodlib.methods.pruning.bayes_incremental:BayesIncremental"
     metrics: ClassVar[tuple[str, ...]] = ("accuracy_after_chunk_*",)
     log_columns: ClassVar[tuple[str, ...]] = ("chunk", "kl_per_example")

@@ -55,6 +55,7 @@ class TextDiffusionConfig(TextConfig):
 
 class TEncDMConfig(TextDiffusionConfig):
     name: Literal["tencdm"] = "tencdm"
+    display_name: ClassVar[str] = "TEncDM"
     implementation: ClassVar[str] = "methodlib.methods.text.tencdm:TEncDM"
     encoder: str | None = Field(
         None,
@@ -67,12 +68,14 @@ class TEncDMConfig(TextDiffusionConfig):
 
 class EmbeddingDiffusionConfig(TextDiffusionConfig):
     name: Literal["embedding_diffusion"] = "embedding_diffusion"
+    display_name: ClassVar[str] = "Embedding diffusion"
     implementation: ClassVar[str] = "methodlib.methods.text.embedding_diffusion:EmbeddingDiffusion"
     embedding_dim: PositiveInt = Field(64, description="width of the token embeddings")
 
 
 class ArLMConfig(TextConfig):
     name: Literal["ar_lm"] = "ar_lm"
+    display_name: ClassVar[str] = "Autoregressive LM"
     implementation: ClassVar[str] = "methodlib.methods.text.ar_lm:ArLM"
     temperature: PositiveFloat = 1.0
     top_p: float = Field(1.0, gt=0.0, le=1.0, description="nucleus sampling's mass")
