@@ -5,7 +5,9 @@ first k of them.
 A run saves `probs` (samples, examples, classes) on the test split and `labels`, plus
 `ood_probs` when the dataset has an out-of-domain split; the log has `val_nll` and
 `val_accuracy` of the method's per-epoch validation prediction. The metrics are in
-`classification_eval.py`, imported when a run is evaluated."""
+`classification_eval.py`, imported when a run is evaluated; metrics.json also holds the points
+of the run's reliability diagram (`reliability`) and of its risk–coverage curve
+(`risk_coverage`), which the study's figures draw."""
 
 from __future__ import annotations
 
@@ -30,6 +32,8 @@ PREDICTION_METRICS = (
     "test_calibrated_nll",
     "test_ece",
     "test_ece_mass",
+    "test_aurc",
+    "test_eaurc",
     "ood_auroc",
     "dee",
 )
@@ -72,6 +76,7 @@ class Classification(Task):
         self, run_dir: Path, record: dict[str, Any], judge: Any, data: Any
     ) -> dict[str, Any]:
         from methodlib.metrics.classification import predictive
+        from methodlib.metrics.selective import risk_coverage_curve
         from methodlib.metrics.uncertainty import reliability_bins
         from methodlib.tasks.classification_eval import (
             doubling_sizes,
@@ -87,12 +92,14 @@ class Classification(Task):
             "n_samples": int(probs.shape[0]),
             "train_seconds": record["train_seconds"],
         }
+        p = predictive(probs)
         return run_result(
             record,
             metrics,
             samples=int(probs.shape[0]),
             curve=curve,
-            reliability=reliability_bins(predictive(probs), labels),
+            reliability=reliability_bins(p, labels),
+            risk_coverage=risk_coverage_curve(p, labels),
         )
 
 

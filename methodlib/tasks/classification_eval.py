@@ -12,6 +12,7 @@ import numpy as np
 from methodlib.errors import RunError
 from methodlib.metrics import classification_metrics
 from methodlib.metrics.classification import predictive
+from methodlib.metrics.selective import selective_metrics
 from methodlib.metrics.uncertainty import calibration_metrics, ood_auroc
 
 
@@ -20,7 +21,11 @@ def prediction_metrics(
 ) -> dict[str, float]:
     """Every metric of classification outputs (samples, examples, classes); `ood_auroc` too
     when the outputs on an out-of-domain split are given."""
-    metrics = {**classification_metrics(probs, labels), **calibration_metrics(probs, labels)}
+    metrics = {
+        **classification_metrics(probs, labels),
+        **calibration_metrics(probs, labels),
+        **selective_metrics(probs, labels),
+    }
     if ood_probs is not None:
         metrics["ood_auroc"] = ood_auroc(predictive(probs), predictive(ood_probs))
     return metrics

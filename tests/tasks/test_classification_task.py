@@ -71,7 +71,7 @@ def test_test_outputs_have_a_samples_axis_and_the_ood_split_where_there_is_one(o
         assert outputs["ood_probs"].shape == (3, 10, 4)
 
 
-def test_evaluate_gives_every_metric_the_curve_and_reliability(tmp_path):
+def test_evaluate_gives_every_metric_the_curve_reliability_and_risk_coverage(tmp_path):
     rng = np.random.default_rng(0)
     probs = rng.dirichlet(np.ones(4), size=(5, 30)).astype(np.float32)
     ood = rng.dirichlet(np.ones(4), size=(5, 12)).astype(np.float32)
@@ -87,6 +87,7 @@ def test_evaluate_gives_every_metric_the_curve_and_reliability(tmp_path):
         "metrics",
         "curve",
         "reliability",
+        "risk_coverage",
     ]
     assert result["samples"] == 5
     assert [point["samples"] for point in result["curve"]] == [1, 2, 4, 5]
@@ -94,3 +95,6 @@ def test_evaluate_gives_every_metric_the_curve_and_reliability(tmp_path):
     assert metrics["n_samples"] == 5 and metrics["params"] == 10 and metrics["train_seconds"] == 1.5
     assert 0 <= metrics["ood_auroc"] <= 1
     assert metrics["test_nll"] == result["curve"][-1]["metrics"]["test_nll"]
+    assert 0 <= metrics["test_eaurc"] <= metrics["test_aurc"] <= 1
+    assert len(result["risk_coverage"]) == 30  # every coverage k/30 of the 30 examples
+    assert result["risk_coverage"][-1]["risk"] == pytest.approx(metrics["test_error"])
