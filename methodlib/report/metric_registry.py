@@ -61,6 +61,8 @@ _ENTRIES = (
     _m("test_calibrated_nll", "Calibrated NLL", "nats", "lower"),
     _m("test_ece", "ECE", "%", "lower", _PCT),
     _m("test_ece_mass", "ECE (equal-mass bins)", "%", "lower", _PCT),
+    _m("test_aurc", "AURC", "%", "lower", _PCT),
+    _m("test_eaurc", "E-AURC", "%", "lower", _PCT),
     _m("ood_auroc", "OOD AUROC", None, "higher", ".3f"),
     _m("dee", "Deep-ensemble equivalent", "networks", "higher", ".2f"),
     _m("n_samples", "Predictive samples", None, None, _COUNT),
