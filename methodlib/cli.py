@@ -148,9 +148,19 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True)
     p.add_argument("metrics", nargs="+", help="metrics.json of the runs to draw")
 
+    p = command("claims", _claims, "decide the pipeline's claims by their tests: claims.json")
+    _pipeline_option(p)
+    p.add_argument("--metrics", required=True, help="the tidy table (reports/metrics.csv)")
+    p.add_argument("--out", required=True)
+
+    p = command("claims-page", _claims_page, "write the claims page from claims.json")
+    p.add_argument("--claims", required=True)
+    p.add_argument("--out", required=True)
+
     p = command("index", _index, "write reports/index.md")
     _pipeline_option(p)
     p.add_argument("--metrics", required=True)
+    p.add_argument("--claims", help="claims.json: its table opens the page")
     p.add_argument("--out", required=True)
     return parser
 
@@ -349,10 +359,24 @@ def _plot_reliability(args) -> None:
     plot_reliability(_load(args.pipeline), args.study, args.metrics, args.out)
 
 
+def _claims(args) -> None:
+    from methodlib.report.claims import write_claims
+
+    data = write_claims(_load(args.pipeline), args.metrics, args.out)
+    for record in data["claims"]:
+        print(f"{record['verdict']:>12}  {record['name']}: {record['statement']}")
+
+
+def _claims_page(args) -> None:
+    from methodlib.report.claims_page import write_claims_page
+
+    write_claims_page(args.claims, args.out)
+
+
 def _index(args) -> None:
     from methodlib.report.index import write_index
 
-    write_index(_load(args.pipeline), args.metrics, args.out)
+    write_index(_load(args.pipeline), args.metrics, args.out, args.claims)
 
 
 if __name__ == "__main__":

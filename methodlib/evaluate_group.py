@@ -3,7 +3,9 @@ the ensemble's prediction is the average of the members' predictive distribution
 
 `results/<experiment>/group/metrics.json` holds the metrics of the whole ensemble (`seed` is
 `all`, `samples` the number of members) and, as `curve`, those of ensembles of k members for
-k = 1..K; `curve.csv` beside it is the same curve as a table (one row per size).
+k = 1..K; `curve.csv` beside it is the same curve as a table (one row per size). It also holds
+the whole ensemble's reliability bins and risk–coverage curve, which the study's figures draw
+beside its runs'.
 
 A point of the size curve is the mean metric over up to `SUBSETS` different k-member subsets
 (the first k members among them; every subset for ensembles of up to 8 members), as in the
@@ -26,6 +28,8 @@ import pandas as pd
 
 from methodlib.errors import RunError
 from methodlib.io import atomic_path, write_json
+from methodlib.metrics.selective import risk_coverage_curve
+from methodlib.metrics.uncertainty import reliability_bins
 from methodlib.tasks.classification_eval import prediction_metrics, read_predictions
 
 SUBSETS = 70  # C(8, 4): all subsets of every size for ensembles of up to 8
@@ -70,6 +74,26 @@ def size_curve(
     return curve
 
 
+def disjoint_ensembles(
+    members: np.ndarray, labels: np.ndarray, seeds: list[int]
+) -> list[dict[str, Any]]:
+    """Metrics of the disjoint k-member ensembles (members 0..k-1, k..2k-1, ...) for every k ≥ 2
+    that gives at least two of them: independent ensembles, so a claim about an ensemble of k
+    can be tested over them as over seeds (the size curve's subsets overlap)."""
+    out = []
+    for k in range(2, len(members) // 2 + 1):
+        for start in range(0, len(members) - k + 1, k):
+            idx = list(range(start, start + k))
+            out.append(
+                {
+                    "samples": k,
+                    "members": [seeds[i] for i in idx],
+                    "metrics": prediction_metrics(members[idx], labels, None),
+                }
+            )
+    return out
+
+
 def seed_of(path: Path) -> int:
     match = re.fullmatch(r"seed(\d+)", path.parent.name)
     if not match:
@@ -97,13 +121,18 @@ def evaluate_group(
         labels = member_labels
     ood_stack = None if any(o is None for o in oods) else np.stack(oods)
     curve = size_curve(np.stack(members), labels, ood_stack)
+    ensemble = np.mean(members, axis=0)
+    seeds = [seed_of(p) for p in paths]
     result = {
         "experiment": experiment,
         "seed": "all",
-        "members": [seed_of(p) for p in paths],
+        "members": seeds,
         "samples": len(members),
         "metrics": curve[-1]["metrics"],
         "curve": curve,
+        "reliability": reliability_bins(ensemble, labels),
+        "risk_coverage": risk_coverage_curve(ensemble, labels),
+        "disjoint": disjoint_ensembles(np.stack(members), labels, seeds),
     }
     table = pd.DataFrame([{"samples": c["samples"], **c["metrics"]} for c in curve])
     with atomic_path(curve_csv) as tmp:

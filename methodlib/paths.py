@@ -11,7 +11,9 @@ its dataset's config and the run it starts from), so:
 - editing a dataset block changes the path of its data and of every run on it, so one
   `snakemake` call prepares, retrains and reports everything that depends on it; the data is
   an `ancient()` input because its identity is in its path, and a rewritten timestamp (DVC
-  checking it out again) must not retrain anything.
+  checking it out again) must not retrain anything;
+- a dataset's judge lives under the hash of the dataset's config and the judge's training
+  recipe (`Pipeline.judge_hash`), so a new recipe retrains the judge and rescores its runs.
 
 Reports are per pipeline file: `reports/` belongs to `pipeline.yaml`, any other file writes
 under `reports/pipelines/<its path without .yaml>/`.
@@ -72,7 +74,7 @@ class Layout:
         return GROUP.format(experiment=experiment, hash=self.pipeline.experiment_hash(experiment))
 
     def judge(self, dataset: str) -> str:
-        return JUDGE.format(dataset=dataset, hash=self.pipeline.dataset_hash(dataset))
+        return JUDGE.format(dataset=dataset, hash=self.pipeline.judge_hash(dataset))
 
     def report(self, relative: str) -> str:
         """A path under this pipeline's reports folder."""
@@ -153,8 +155,15 @@ class Layout:
     def index(self) -> str:
         return self.report("index.md")
 
+    def claims(self) -> str:
+        """The claims' records (`claims.json`); the page drawn from them is `claims_page`."""
+        return self.report("claims.json")
+
+    def claims_page(self) -> str:
+        return self.report("claims.md")
+
     def all_targets(self) -> list[str]:
-        targets = [*self.summary_files(), self.index()]
+        targets = [*self.summary_files(), self.claims(), self.claims_page(), self.index()]
         for study in self.studies_with_runs():
             targets += self.study_targets(study)
         return list(dict.fromkeys(targets))

@@ -33,6 +33,7 @@ from pydantic import (
 )
 
 from methodlib.errors import SpecError, closest, format_validation_error
+from methodlib.judge_recipes import judge_recipe
 from methodlib.methods import MethodConfigUnion, model_problem
 from methodlib.model_catalog import MODEL_NAMES
 from methodlib.tasks import get_task
@@ -334,6 +335,67 @@ class FigureSpec(StrictModel):
         return self
 
 
+ARM_PATTERN = r"^[A-Za-z][A-Za-z0-9_.+=-]*(@[1-9][0-9]*)?$"
+"""A claim's arm: an experiment's runs (`mc_dropout`), or the disjoint k-member ensembles of an
+experiment with an `ensemble` block (`deep_ensemble@2`: members 0+1, 2+3, ...)."""
+
+Arm = Annotated[str, Field(pattern=ARM_PATTERN, max_length=210)]
+
+
+def split_arm(arm: str) -> tuple[str, int | None]:
+    """(`experiment`, members) of an arm; members is None for the experiment's runs."""
+    name, _, members = arm.partition("@")
+    return name, int(members) if members else None
+
+
+class ClaimSpec(StrictModel):
+    """A paper's qualitative claim, decided on the study's results by a statistical test at
+    level `alpha` (see methodlib/report/claims.py). Exactly one of:
+
+    - `order`: arms best first; each beats the next on every metric (direction from the
+      metric registry), by a one-sided `paired` t-test over shared seeds (the runs share seeds
+      and weights), a `welch` t-test, or a `bootstrap` interval of the difference;
+    - `equivalent`: two arms whose means differ by less than `margin` (a fraction of the
+      second arm's mean) on every metric: two one-sided Welch tests (TOST);
+    - `below_samples`: for each experiment and each number of samples k ≥ 2 that the study's
+      deep-ensemble curve can read off, its deep-ensemble equivalent (`curve_dee`) is below k
+      (one-sided one-sample t-test over seeds). Every comparison must pass (intersection-union).
+    """
+
+    study: Name
+    statement: str = Field(min_length=1)
+    paper: str = Field("", description="where the paper makes the claim (figure or table)")
+    paper_value: str = Field("", description="the paper's numbers behind the claim, in words")
+    metrics: list[str] = Field(min_length=1)
+    order: list[Arm] | None = Field(None, min_length=2)
+    equivalent: list[Arm] | None = Field(None, min_length=2, max_length=2)
+    margin: PositiveFloat | None = Field(
+        None, description="equivalence margin: a fraction of the second arm's mean"
+    )
+    below_samples: list[Name] | None = Field(None, min_length=1)
+    test: Literal["paired", "welch", "bootstrap"] = "welch"
+    alpha: float = Field(0.05, gt=0, lt=0.5)
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> ClaimSpec:
+        kinds = [k for k in ("order", "equivalent", "below_samples") if getattr(self, k)]
+        if len(kinds) != 1:
+            raise ValueError(
+                "a claim states exactly one of `order` (arms best first), `equivalent` (two "
+                f"arms and a `margin`) or `below_samples` (experiments); got {kinds or 'none'}"
+            )
+        if self.equivalent and self.margin is None:
+            raise ValueError("`equivalent` needs a `margin` (a fraction of the second mean)")
+        if self.margin is not None and not self.equivalent:
+            raise ValueError("`margin` applies to `equivalent` claims only")
+        if self.below_samples and self.test != "welch":
+            raise ValueError("`below_samples` is decided by a one-sample t-test; drop `test`")
+        return self
+
+    def arms(self) -> list[str]:
+        return [*(self.order or []), *(self.equivalent or []), *(self.below_samples or [])]
+
+
 class Pipeline(StrictModel):
     """A whole pipeline file after validation, with defaults merged and sweeps expanded."""
 
@@ -344,6 +406,7 @@ class Pipeline(StrictModel):
     experiments: dict[Name, ExperimentSpec] = {}
     sweeps: dict[Name, SweepSpec] = {}
     reports: dict[Name, FigureSpec] = {}
+    claims: dict[Name, ClaimSpec] = {}
     _hashes: dict[str, str] = PrivateAttr(default_factory=dict)
 
     @field_validator("seeds")
@@ -423,6 +486,13 @@ class Pipeline(StrictModel):
         """A prepared dataset's identity: its config (the fields that change the data)."""
         return _hash(trigger_fields(self.datasets[name]))
 
+    def judge_hash(self, name: str) -> str:
+        """A dataset's judge's identity: the dataset's config and the judge's training recipe
+        (`methodlib/judge_recipes.py`), so a new recipe retrains the judge and rescores."""
+        spec = self.datasets[name]
+        recipe = judge_recipe(text=isinstance(spec, TextFields))
+        return _hash({"data": trigger_fields(spec), "judge": recipe.identity()})
+
 
 def _hash(value: Any) -> str:
     return hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()[:16]
@@ -477,7 +547,7 @@ def _one_line(exc: yaml.YAMLError) -> str:
     return " ".join(str(exc).split())
 
 
-SECTIONS = ("datasets", "studies", "experiments", "sweeps", "reports")
+SECTIONS = ("datasets", "studies", "experiments", "sweeps", "reports", "claims")
 """The named sections: an included file adds entries to them."""
 INCLUDE = "include"
 
@@ -569,6 +639,7 @@ def validate_pipeline(
         pipeline, invalid = _valid_part(raw, exc)
     if pipeline is not None:
         problems += _check_references(pipeline, invalid) + _check_figures(pipeline)
+        problems += _check_claims(pipeline, invalid)
     if problems or pipeline is None:
         raise SpecError(source, [_with_file(p, files or {}) for p in problems])
     return pipeline
@@ -812,6 +883,69 @@ def _check_figures(p: Pipeline) -> list[str]:
                 f"({', '.join(TABLE_KEYS)}), a metric of the study's runs nor a config field "
                 f"such as 'training.lr'{closest(column, [*TABLE_KEYS, *metrics])}"
             )
+    return problems
+
+
+def _check_claims(p: Pipeline, invalid: dict[str, set[str]]) -> list[str]:
+    """A claim's study, arms and metrics must exist, and its test must be computable from
+    the runs the pipeline declares (two disjoint ensembles, shared seeds for a paired test)."""
+    problems = []
+    studies = {DEFAULT_STUDY, *p.studies}
+    for name, claim in p.claims.items():
+        where = f"claims.{name}"
+        if claim.study not in studies | invalid.get("studies", set()):
+            problems.append(
+                f"{where}.study: {claim.study!r} is not declared under studies"
+                f"{closest(claim.study, studies)}"
+            )
+        field = next(k for k in ("order", "equivalent", "below_samples") if getattr(claim, k))
+        known = []
+        for arm in claim.arms():
+            experiment, members = split_arm(arm)
+            if experiment in invalid.get("experiments", ()):
+                continue
+            if experiment not in p.experiments:
+                problems.append(
+                    f"{where}.{field}: {experiment!r} is not an experiment"
+                    f"{closest(experiment, p.experiments)}"
+                )
+                continue
+            known.append(experiment)
+            if members is None:
+                continue
+            size = len(p.ensemble_members(experiment)) if p.experiments[experiment].ensemble else 0
+            if size < 2 * members:
+                problems.append(
+                    f"{where}.{field}: {arm!r} needs an experiment with an `ensemble` block of "
+                    f"at least {2 * members} members (two disjoint {members}-member ensembles); "
+                    f"{experiment!r} has {size}"
+                )
+        if claim.test == "paired" and len(known) == len(claim.arms()):
+            shared = set.intersection(*(set(p.seeds_of(e)) for e in known))
+            if len(shared) < 2:
+                problems.append(
+                    f"{where}.test: a paired test needs at least two seeds that every arm runs "
+                    f"(shared: {sorted(shared)}); use `welch`"
+                )
+        metrics: set[str] = set()
+        for experiment in known:
+            method = p.experiments[experiment].method
+            metrics.update(get_task(method.task).all_metrics(method))
+        study = p.studies.get(claim.study)
+        if claim.below_samples and (
+            claim.metrics != ["dee"] or not study or not study.dee_reference
+        ):
+            problems.append(
+                f"{where}.below_samples: reads the deep-ensemble equivalent, so it needs "
+                "`metrics: [dee]` and a study with a `dee_reference`"
+            )
+            continue
+        for metric in claim.metrics if known else []:
+            if not matches(metric, sorted(metrics)):
+                problems.append(
+                    f"{where}.metrics: {metric!r} is not a metric of these experiments"
+                    f"{closest(metric, metrics)}"
+                )
     return problems
 
 

@@ -64,6 +64,11 @@ class Inputs:
         figure = self.pipeline.reports[wildcards.figure]
         return json.dumps(figure.model_dump(mode="json"), sort_keys=True)
 
+    def claims_config(self, wildcards) -> str:
+        """Every claim's declaration: editing one in the YAML decides the claims again."""
+        claims = {n: c.model_dump(mode="json") for n, c in self.pipeline.claims.items()}
+        return json.dumps(claims, sort_keys=True)
+
     def figure_caption(self, wildcards) -> str:
         return self.pipeline.reports[wildcards.figure].caption or wildcards.figure
 
@@ -107,7 +112,13 @@ class Inputs:
         return self.ancient(self.layout.prepared(dataset))
 
     def judge_data(self, wildcards):
-        return self.ancient(self.layout.prepared(self.dataset(wildcards)))
+        name, p = wildcards.dataset, self.pipeline
+        if name not in p.datasets or wildcards.hash != p.judge_hash(name):
+            raise ValueError(
+                f"results/judges/{name}/{wildcards.hash} is not the judge of a dataset config "
+                "and the judge recipe of this file (methodlib/judge_recipes.py)"
+            )
+        return self.ancient(self.layout.prepared(name))
 
     def init_weights(self, wildcards) -> list[str]:
         source = self.pipeline.experiments[self.experiment(wildcards)].init_from

@@ -202,9 +202,46 @@ rule plot_reliability:
         " --out {output} {input} > {log} 2>&1"
 
 
+rule decide_claims:
+    input:
+        f"{REPORTS}/metrics.csv",
+    output:
+        f"{REPORTS}/claims.json",
+    params:
+        claims=INPUTS.claims_config,
+    conda:
+        ENV
+    log:
+        f"{REPORT_LOGS}/decide_claims.log",
+    benchmark:
+        f"{REPORT_BENCHMARKS}/decide_claims.tsv"
+    shell:
+        "methodlib claims --metrics {input} --out {output} > {log} 2>&1"
+
+
+rule write_claims_page:
+    input:
+        f"{REPORTS}/claims.json",
+    output:
+        report(
+            f"{REPORTS}/claims.md",
+            caption="report/claims.rst",
+            category="0 claims",
+        ),
+    conda:
+        ENV
+    log:
+        f"{REPORT_LOGS}/write_claims_page.log",
+    benchmark:
+        f"{REPORT_BENCHMARKS}/write_claims_page.tsv"
+    shell:
+        "methodlib claims-page --claims {input} --out {output} > {log} 2>&1"
+
+
 rule write_index:
     input:
         metrics=f"{REPORTS}/metrics.csv",
+        claims=f"{REPORTS}/claims.json",
         figures=INPUTS.all_figures,
     output:
         f"{REPORTS}/index.md",
@@ -215,5 +252,5 @@ rule write_index:
     benchmark:
         f"{REPORT_BENCHMARKS}/write_index.tsv"
     shell:
-        "methodlib index --metrics {input.metrics}"
+        "methodlib index --metrics {input.metrics} --claims {input.claims}"
         " --out {output} > {log} 2>&1"

@@ -24,7 +24,7 @@ from methodlib.io import read_json  # noqa: E402
 from methodlib.methods import METHODS, DataInfo  # noqa: E402
 from methodlib.methods.pruning.variational import VariationalMethod  # noqa: E402
 from methodlib.report.plots import save_figure  # noqa: E402
-from methodlib.report.tables import read_tidy  # noqa: E402
+from methodlib.report.tables import read_tidy, run_rows  # noqa: E402
 from methodlib.spec import Pipeline  # noqa: E402
 
 KEPT_PREFIX = "kept_fraction_"
@@ -76,10 +76,9 @@ def plot_kept_fraction(
     pipeline: Pipeline, study: str, tidy_csv: str | Path, out: str | Path
 ) -> None:
     """Bars of kept neurons/channels per layer, per method, one panel per dataset × model."""
-    tidy = read_tidy(tidy_csv)
+    tidy = run_rows(read_tidy(tidy_csv))
     rows = tidy[
-        (tidy["seed"] != "all")
-        & tidy["experiment"].isin(pipeline.reported_experiments(study))
+        tidy["experiment"].isin(pipeline.reported_experiments(study))
         & tidy["metric"].str.startswith(KEPT_PREFIX)
     ].copy()
     if rows.empty:

@@ -41,16 +41,24 @@ def tidy_from_runs(pipeline: Pipeline, metrics_files: Iterable[str | Path]) -> p
         points = [(result.get("samples", result["metrics"].get("n_samples", 1)), "", result)]
         points += [(c["samples"], CURVE_PREFIX, c) for c in result.get("curve", [])]
         for samples, prefix, point in points:
-            for metric, value in sorted(point["metrics"].items()):
-                rows.append(
-                    {
-                        **keys,
-                        "samples": int(samples),
-                        "metric": prefix + metric,
-                        "value": float(value),
-                    }
-                )
+            rows += _rows(keys, samples, prefix, point["metrics"])
+        for ensemble in result.get("disjoint", []):
+            members = {**keys, "seed": "+".join(str(s) for s in ensemble["members"])}
+            rows += _rows(members, ensemble["samples"], "", ensemble["metrics"])
     return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def _rows(keys: dict, samples: int, prefix: str, metrics: dict[str, float]) -> list[dict]:
+    return [
+        {**keys, "samples": int(samples), "metric": prefix + metric, "value": float(value)}
+        for metric, value in sorted(metrics.items())
+    ]
+
+
+def run_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows of single runs (seed a number): not whole ensembles (`all`) nor the disjoint
+    ensembles of a group (`0+1`, the seeds of their members)."""
+    return frame[frame["seed"].astype(str).str.fullmatch(r"\d+")]
 
 
 DEE_OF = "test_calibrated_nll"
@@ -111,7 +119,7 @@ def summary(frame: pd.DataFrame) -> dict[str, dict[str, float]]:
     """Mean and standard deviation over seeds per experiment and metric, for `dvc metrics`."""
     out: dict[str, dict[str, float]] = {}
     frame = headline(frame)
-    per_seed = frame[frame["seed"] != "all"]
+    per_seed = run_rows(frame)
     for (experiment, metric), values in per_seed.groupby(["experiment", "metric"])["value"]:
         entry = out.setdefault(experiment, {})
         entry[metric] = round(float(values.mean()), 6)

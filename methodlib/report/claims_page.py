@@ -1,0 +1,164 @@
+"""The claims page: one table of the papers' claims, ours against the paper's, with the test
+and its verdict, rendered from `claims.json` (methodlib/report/claims.py). It opens
+`reports/index.md` and is `reports/claims.md`, the page the README links to."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from methodlib.io import atomic_path, read_json
+from methodlib.report.metric_registry import format_value, metric_info
+
+MARKS = {
+    "holds": "✅ holds",
+    "not shown": "➖ not shown",
+    "contradicted": "❌ contradicted",
+    "undecided": "❔ undecided",
+    "missing": "∅ not run",
+}
+TEST_NAMES = {
+    "welch": "Welch t",
+    "paired": "paired t",
+    "bootstrap": "bootstrap",
+    "tost": "TOST",
+    "one_sample": "one-sample t",
+}
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _mean_sd(metric: str, s: dict[str, Any] | None) -> str:
+    if s is None:
+        return "—"
+    sd = "" if s["sd"] is None else f" ± {format_value(metric, s['sd'])}"
+    return f"{format_value(metric, s['mean'])}{sd} ({s['n']})"
+
+
+def _dee(s: dict[str, Any] | None, size: int | None) -> str:
+    """DEE clipped at the curve's ends reads as a bound, not as the bound's number."""
+    if s is None:
+        return "—"
+    if s["mean"] <= 1.0 and (s["sd"] or 0) == 0:
+        return f"< 1 ({s['n']})"
+    if size and s["mean"] >= size and (s["sd"] or 0) == 0:
+        return f"≥ {size} ({s['n']})"
+    return _mean_sd("dee", s)
+
+
+def ours(record: dict[str, Any], labels: dict[str, str]) -> str:
+    """Mean ± sd (seeds) of every arm, per metric."""
+    parts = []
+    for metric in record["metrics"]:
+        name = metric_info(metric).display
+        arms = [
+            f"{labels.get(arm, arm)} "
+            + (
+                _dee(values.get(metric), record.get("reference_size"))
+                if metric == "dee"
+                else _mean_sd(metric, values.get(metric))
+            )
+            for arm, values in ((a["arm"], a["metrics"]) for a in record["arms"])
+        ]
+        parts.append(f"{name}: " + "; ".join(arms))
+    return "<br>".join(parts)
+
+
+def test_summary(record: dict[str, Any], labels: dict[str, str]) -> str:
+    """The test, effect, interval and p-value of each comparison (a DEE claim: a count of its
+    points and the weakest one)."""
+    comparisons = record["comparisons"]
+    if not comparisons:
+        return TEST_NAMES[record["test"]]
+    name = TEST_NAMES[record["test"]]
+    if record["test"] == "one_sample":
+        passed = sum(c["passed"] for c in comparisons)
+        worst = max(comparisons, key=lambda c: c["p_value"] if c["p_value"] is not None else 2)
+        text = (
+            f"{name}, one-sided, DEE(k) < k at each k ≥ 2: {passed} of {len(comparisons)} points "
+            f"pass; weakest {labels.get(worst['a'], worst['a'])} at k = {worst['samples']}: "
+            f"DEE − k = {worst['effect']:+.2f}, p = {_p(worst['p_value'])}"
+        )
+        if record["excluded"]:
+            text += f"; {len(record['excluded'])} points unreadable (DEE or k ≥ the reference size)"
+        return text
+    lines = []
+    for c in comparisons:
+        metric = c["metric"]
+        effect = _signed(metric, c["effect"])
+        interval = (
+            "—"
+            if c["ci_low"] is None
+            else f"[{_signed(metric, c['ci_low'])}, {_signed(metric, c['ci_high'])}]"
+        )
+        sided = "equivalence" if c["test"] == "tost" else "one-sided"
+        margin = f", margin ±{format_value(metric, c['margin'])}" if "margin" in c else ""
+        lines.append(
+            f"{metric_info(metric).display}, {labels.get(c['a'], c['a'])} − "
+            f"{labels.get(c['b'], c['b'])}: Δ = {effect}, {c['ci_level']:.0%} CI {interval}"
+            f"{margin}; {TEST_NAMES[c['test']]} ({sided}) p = {_p(c['p_value'])}, "
+            f"n = {c['n_a']}/{c['n_b']}"
+        )
+    return "<br>".join(lines)
+
+
+def _signed(metric: str, value: float) -> str:
+    text = format_value(metric, abs(value))
+    return ("−" if value < 0 else "+") + text
+
+
+def _p(p: float | None) -> str:
+    if p is None:
+        return "—"
+    return "< 0.0001" if p < 1e-4 else f"{p:.4f}"
+
+
+def claims_table(claims: list[dict[str, Any]], labels: dict[str, str]) -> str:
+    if not claims:
+        return "_no claims declared (`claims:` in the pipeline file)_"
+    lines = [
+        "| claim | paper | ours: mean ± sd (seeds) | test at α = 0.05 | verdict |",
+        "|---|---|---|---|---|",
+    ]
+    for record in claims:
+        paper = "<br>".join(x for x in (record["paper"], record["paper_value"]) if x)
+        lines.append(
+            "| "
+            + " | ".join(
+                _cell(x)
+                for x in (
+                    f"**{record['study']}**: {record['statement']}",
+                    paper or "—",
+                    ours(record, labels),
+                    test_summary(record, labels),
+                    MARKS[record["verdict"]],
+                )
+            )
+            + " |"
+        )
+    counts = {v: sum(r["verdict"] == v for r in claims) for v in MARKS}
+    tally = ", ".join(f"{n} {v}" for v, n in counts.items() if n)
+    return "\n".join(lines) + f"\n\n{len(claims)} claims: {tally}."
+
+
+PREAMBLE = """# Claims
+
+Generated by `snakemake` from `claims.json`; do not edit by hand. Each claim of the papers is
+decided by a statistical test over seeds at α = 0.05, never by comparing two means: one-sided
+t-tests (paired when the two runs share seeds and weights, Welch otherwise), a bootstrap
+interval, or two one-sided tests (TOST) for an equivalence within a stated margin. Δ is ours of
+the first method minus the second's, with its 90 % confidence interval (it excludes zero exactly
+when the one-sided test passes). *not shown*: the difference is within these seeds' noise;
+*contradicted*: significant the other way. The claims are declared under `claims:` in the
+pipeline file (`studies/*.yaml`).
+"""
+
+
+def write_claims_page(claims_json: str | Path, out: str | Path) -> str:
+    data = read_json(claims_json)
+    text = PREAMBLE + "\n" + claims_table(data["claims"], data.get("labels", {})) + "\n"
+    with atomic_path(out) as tmp:
+        Path(tmp).write_text(text, encoding="utf-8")
+    return text
