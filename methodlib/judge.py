@@ -3,9 +3,12 @@ layer is the feature space of `fid_judge` — the Fréchet distance between gene
 the test images, in the spirit of FID (Heusel et al. 2017) with a classifier of the same data
 instead of Inception, which knows nothing of 8×8 digits.
 
-One judge per dataset (`results/judges/<dataset>/model.pt`, the `train_judge` rule), shared by
+One judge per dataset (`results/judges/<dataset>/<hash>/model.pt`, the `train_judge` rule; the
+hash covers the dataset's config and the recipe in `methodlib/judge_recipes.py`), shared by
 every image-generation experiment on it and by any other task that scores images. It reads
-images in [0, 1] (not standardised), the space generated samples live in.
+images in [0, 1] (not standardised), the space generated samples live in, and is trained on
+batches shifted by PAGAN's augmentation, so that a shifted copy of a digit is judged as the
+digit (`rid_augmentation` near 0) rather than as a different image.
 """
 
 from __future__ import annotations
@@ -19,32 +22,44 @@ import torch.nn.functional as F
 from torch import nn
 
 from methodlib.data import load_prepared
+from methodlib.data.augment import augment
 from methodlib.errors import RunError
 from methodlib.io import atomic_path, read_json
+from methodlib.judge_recipes import IMAGE_JUDGE
+from methodlib.methods.pruning.dense import Dense
 from methodlib.models import build_model
 from methodlib.provenance import provenance
 
-JUDGE_MODEL = "lenet5"
-JUDGE_EPOCHS = 10
-JUDGE_BATCH = 128
-JUDGE_LR = 1e-3
-JUDGE_SEED = 0
+RECIPE = IMAGE_JUDGE
+
+
+class ShiftedDense(Dense):
+    """`dense` training on batches shifted by PAGAN's augmentation (`augment`, a fresh offset
+    per image and step from torch's seeded generator): the judge's data pipeline."""
+
+    shift_fraction: float | None = RECIPE.shift_fraction
+
+    def batch(self, x: torch.Tensor) -> torch.Tensor:
+        return x if self.shift_fraction is None else augment(x, self.shift_fraction)
+
+    def loss(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor, ctx: Any) -> torch.Tensor:
+        return super().loss(model, self.batch(x), y, ctx)
 
 
 def train_judge(
     data_dir: str | Path,
     out: str | Path,
-    epochs: int = JUDGE_EPOCHS,
-    seed: int = JUDGE_SEED,
+    epochs: int = RECIPE.epochs,
+    seed: int = RECIPE.seed,
     device: str = "auto",
 ) -> dict[str, Any]:
-    """Train the judge, a `dense` run of LeNet-5 through the shared loop (`train.fit`: Adam at
-    1e-3, batches of 128, no schedule) on `device` (`auto`: CUDA when present); save its
-    weights and validation accuracy. A text dataset's judge is a language model
+    """Train the judge, a `dense` run of LeNet-5 on shifted batches (`ShiftedDense`) through
+    the shared loop (`train.fit`: the recipe's Adam rate and batches, no schedule) on `device`
+    (`auto`: CUDA when present); save its weights and validation accuracy, on the unshifted
+    images and on shifted ones. A text dataset's judge is a language model
     (`methodlib.text_judge`)."""
     from methodlib.device import resolve_device
     from methodlib.methods import DataInfo
-    from methodlib.methods.pruning.dense import Dense
     from methodlib.spec import TrainingSpec
     from methodlib.train import fit, seed_everything
 
@@ -59,19 +74,24 @@ def train_judge(
     if len(meta["input_shape"]) != 3:
         raise RunError(f"{data_dir}: the judge scores images, not {meta['input_shape']} vectors")
     info = DataInfo(tuple(meta["input_shape"]), meta["n_classes"], len(data.train))
-    method = Dense(Dense.Config(), JUDGE_MODEL, info)
+    method = ShiftedDense(Dense.Config(), RECIPE.model, info)
     model = method.build_model().to(torch_device)
-    training = TrainingSpec(epochs=epochs, batch_size=JUDGE_BATCH, lr=JUDGE_LR)
+    training = TrainingSpec(epochs=epochs, batch_size=RECIPE.batch_size, lr=RECIPE.lr)
     fit(method, model, training, data, torch_device, seed, f"judge of {meta['name']}")
     model.cpu().eval()
-    with torch.no_grad():
+    with torch.no_grad(), torch.random.fork_rng():
+        torch.manual_seed(seed)
         accuracy = (model(data.val.x).argmax(1) == data.val.y).float().mean().item()
+        shifted = model(method.batch(data.val.x)).argmax(1)
+        shifted_accuracy = (shifted == data.val.y).float().mean().item()
     record = {
         "dataset": meta["name"],
         "input_shape": meta["input_shape"],
         "n_classes": meta["n_classes"],
         "val_accuracy": accuracy,
+        "val_accuracy_shifted": shifted_accuracy,
         "epochs": epochs,
+        "recipe": {**RECIPE.identity(), "epochs": epochs, "seed": seed},
         "dataset_checksums": meta["checksums"],
         "provenance": provenance(str(torch_device)),
     }
@@ -86,7 +106,7 @@ def load_judge(path: str | Path) -> nn.Module:
     except Exception as exc:  # a truncated or foreign file: say which one and what to do
         raise RunError(f"{path}: unreadable judge ({exc}); delete it to train it again") from None
     record = state["record"]
-    model = build_model(JUDGE_MODEL, tuple(record["input_shape"]), record["n_classes"])
+    model = build_model(RECIPE.model, tuple(record["input_shape"]), record["n_classes"])
     model.load_state_dict(state["model"])
     return model.eval()
 

@@ -36,9 +36,13 @@ class JudgeRecipe:
         return asdict(self)
 
 
-IMAGE_JUDGE = JudgeRecipe("lenet5", epochs=10, batch_size=128, lr=1e-3, shift_fraction=0.1)
+IMAGE_JUDGE = JudgeRecipe("lenet5", epochs=50, batch_size=128, lr=1e-3, shift_fraction=0.1)
 """LeNet-5; `shift_fraction` is `augment.PAD_FRACTION` (a test holds them equal: the judge
-is trained on the shifts PAGAN's pairs and `rid_augmentation` draw)."""
+is trained on the shifts PAGAN's pairs and `rid_augmentation` draw). Shifted batches need more
+epochs than the 10 of the unshifted judge: at 10, the digits judge fell from 96.4 % to 86.4 %
+test accuracy; at 50 the judges reach 97.9 % (mnist5k, 2 CPU minutes; 95.5 % unshifted at 10)
+and 97.2 % (digits), and `rid_augmentation` falls from 1.33 to 0.04 (mnist5k) and from 1.29
+to 0.08 (digits)."""
 TEXT_JUDGE = JudgeRecipe("transformer_small", epochs=8, batch_size=64, lr=1e-3)
 """An `ar_lm` language model (`judge_ppl`)."""
 

@@ -2,9 +2,10 @@
 train split (`judge_ppl`, the perplexity it assigns to generated texts, as the TEncDM paper
 scores with GPT-2) and the MiniLM sentence encoder (the feature space of `mauve`).
 
-One judge LM per text dataset (`results/judges/<dataset>/model.pt`, the same `train_judge` rule
-as the image judge): it is an `ar_lm` of fixed size and schedule, so every text experiment on
-the dataset is scored by the same model. Its own perplexity on the test texts is recorded with
+One judge LM per text dataset (`results/judges/<dataset>/<hash>/model.pt`, the same
+`train_judge` rule and recipe module, `methodlib/judge_recipes.py`, as the image judge): it is
+an `ar_lm` of fixed size and schedule, so every text experiment on the dataset is scored by the
+same model. Its own perplexity on the test texts is recorded with
 it (`judge_ppl_reference` in every run's metrics): the level a perfect generator would reach.
 """
 
@@ -24,21 +25,18 @@ from methodlib.data.text import default_tokenizer, encode_texts, load_tokenizer,
 from methodlib.device import resolve_device
 from methodlib.errors import RunError
 from methodlib.io import atomic_path
+from methodlib.judge_recipes import TEXT_JUDGE
 from methodlib.methods.base import DataInfo, TextInfo
 from methodlib.provenance import provenance
 from methodlib.spec import TrainingSpec
 
-JUDGE_MODEL = "transformer_small"
-JUDGE_EPOCHS = 8
-JUDGE_BATCH = 64
-JUDGE_LR = 1e-3
-JUDGE_SEED = 0
+RECIPE = TEXT_JUDGE
 
 
 def _judge_method(info: DataInfo):
     from methodlib.methods.text.ar_lm import ArLM
 
-    return ArLM(ArLM.Config(), JUDGE_MODEL, info)
+    return ArLM(ArLM.Config(), RECIPE.model, info)
 
 
 def text_info(meta: dict) -> TextInfo:
@@ -50,8 +48,8 @@ def text_info(meta: dict) -> TextInfo:
 def train_text_judge(
     data_dir: str | Path,
     out: str | Path,
-    epochs: int = JUDGE_EPOCHS,
-    seed: int = JUDGE_SEED,
+    epochs: int = RECIPE.epochs,
+    seed: int = RECIPE.seed,
     device: str = "auto",
 ) -> dict[str, Any]:
     """Train the judge LM, an `ar_lm` run through the shared loop (`train.fit`: Adam, no
@@ -67,13 +65,13 @@ def train_text_judge(
     )
     method = _judge_method(info)
     model = method.build_model().to(torch_device)
-    training = TrainingSpec(epochs=epochs, batch_size=JUDGE_BATCH, lr=JUDGE_LR)
+    training = TrainingSpec(epochs=epochs, batch_size=RECIPE.batch_size, lr=RECIPE.lr)
     fit(method, model, training, data, torch_device, seed, f"judge of {meta['name']}")
     model.cpu()
     model.eval()
     record = {
         "dataset": meta["name"],
-        "model": JUDGE_MODEL,
+        "model": RECIPE.model,
         "epochs": epochs,
         "input_shape": meta["input_shape"],
         "n_classes": meta["n_classes"],

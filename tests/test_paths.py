@@ -53,7 +53,7 @@ def test_runs_and_data_live_under_their_config_hash(layout):
     p = layout.pipeline
     assert layout.run_dir("mlp", 1) == f"results/mlp/{p.experiment_hash('mlp')}/seed1"
     assert layout.prepared("digits") == f"data/prepared/digits/{p.dataset_hash('digits')}"
-    assert layout.judge("digits").startswith(f"results/judges/digits/{p.dataset_hash('digits')}")
+    assert layout.judge("digits") == f"results/judges/digits/{p.judge_hash('digits')}/model.pt"
     assert layout.group_dir("fine") == f"results/fine/{p.experiment_hash('fine')}/group"
 
 
@@ -101,6 +101,25 @@ def test_every_run_is_a_target_so_a_clone_with_reports_still_trains_it(layout):
     assert "reports/samples/ddpm.png" in targets, "the generation task adds its samples figure"
     assert "reports/pruning/histograms/fine.png" in targets
     assert "reports/figures/base/error.png" in targets
+
+
+def test_a_new_judge_recipe_moves_the_judge_and_nothing_else(layout, monkeypatch):
+    import dataclasses
+
+    import methodlib.judge_recipes as recipes
+
+    inputs = Inputs(layout, ancient=lambda path: f"ancient:{path}")
+    job = wildcards(dataset="digits", hash=layout.pipeline.judge_hash("digits"))
+    assert inputs.judge_data(job) == f"ancient:{layout.prepared('digits')}"
+    judge = layout.judge("digits")
+    unshifted = dataclasses.replace(recipes.IMAGE_JUDGE, shift_fraction=None)
+    monkeypatch.setattr(recipes, "IMAGE_JUDGE", unshifted)
+    edited = Layout(pipeline())
+    assert edited.judge("digits") != judge, "a retrained judge needs a new path"
+    assert edited.prepared("digits") == layout.prepared("digits")
+    assert edited.run_dir("mlp", 0) == layout.run_dir("mlp", 0)
+    with pytest.raises(ValueError, match="judge recipe"):
+        Inputs(edited, ancient=str).judge_data(job)
 
 
 def test_the_judge_is_an_input_of_image_generation_only():
