@@ -26,8 +26,9 @@ ARROWS = {"lower": "↓", "higher": "↑", None: ""}
 class MetricInfo:
     """How one metric (or figure column) reads on the page.
 
-    `unit` is None for unitless numbers; "%" means the value is stored as a fraction and is
-    shown as a percentage (`fmt` then ends with `%`). `fmt` is a format spec for `format()`."""
+    `unit` is None for unitless numbers. `fmt` is a format spec for `format()`; one that ends
+    with `%` (".2%") marks a value stored as a fraction and shown as a percentage (unit "%"),
+    on axes too."""
 
     name: str
     display: str
@@ -85,7 +86,7 @@ _ENTRIES = (
     _m("laplace_val_nll", "Laplace validation NLL", "nats", "lower"),
     # generation (methodlib/tasks/generation.py)
     _m("out_of_domain", "Samples off the domain", "%", "lower", _PCT),
-    _m("raw_out_of_domain", "Samples off the domain before projection", "%", "lower", _PCT),
+    _m("raw_out_of_domain", "Raw samples off the domain", "%", "lower", _PCT),
     _m("nonfinite", "Non-finite samples", "%", "lower", _PCT),
     _m("n_generated", "Samples generated", None, None, _COUNT),
     _m("sliced_w", "Sliced Wasserstein distance", None, "lower"),
@@ -126,7 +127,7 @@ _ENTRIES = (
     # the numbers that numbered metrics are drawn against (report/plots.py `numbered_metrics`)
     _m("samples", "Samples or ensemble members", None, None, _COUNT),
     _m("sampling_steps", "Sampling steps", None, None, _COUNT),
-    _m("noise_t_percent", "Noise level t × 100", None, None, ".0f"),
+    _m("noise_t_percent", "Diffusion time t", "%", None, ".0f"),
     _m("sampler_step", "Sampler step", None, None, _COUNT),
 )
 
@@ -202,7 +203,7 @@ FAMILIES: tuple[tuple[re.Pattern[str], Rule], ...] = (
     (re.compile(rf"(?P<m>{_TEXT_SETS})_(?P<key>.+)"), _text_set),
     (
         re.compile(r"accuracy_after_chunk_(?P<k>\d+|\*)"),
-        _numbered("Test accuracy", "%", "higher", _PCT, "after chunk {k}"),
+        _numbered("Validation accuracy", "%", "higher", _PCT, "after chunk {k}"),
     ),
     (re.compile(r"decoder_acc_(?:t_)?(?P<k>\d+|\*)"), _decoder_at_t),
     (
@@ -241,12 +242,11 @@ def _with_unit(display: str, unit: str | None) -> str:
 def axis_label(name: str) -> str:
     """ "Calibrated NLL (nats) ↓": the display name, the unit in brackets and an arrow pointing
     the way that is better. Also the key columns of the tidy table ("Method") and dotted config
-    fields (`training.lr` reads "training: lr")."""
+    fields (`method.strategy` reads "Strategy")."""
     if name in TABLE_COLUMNS:
         return TABLE_COLUMNS[name]
     if "." in name and name not in METRICS:
-        section, _, field = name.rpartition(".")
-        return f"{section.replace('.', ' ')}: {field.replace('_', ' ')}"
+        return name.rpartition(".")[2].replace("_", " ").capitalize()
     info = metric_info(name)
     arrow = ARROWS[info.better]
     return f"{_with_unit(info.display, info.unit)} {arrow}".rstrip()
@@ -259,4 +259,4 @@ def format_value(name: str, value: float) -> str:
 
 def is_percent(name: str) -> bool:
     """Whether the metric is a fraction shown as a percentage (its axis ticks read 0-100)."""
-    return metric_info(name).unit == "%"
+    return metric_info(name).fmt.endswith("%")

@@ -80,13 +80,13 @@ def test_an_unknown_metric_names_the_closest_known_ones():
         ("ood_auroc", "OOD AUROC ↑"),
         ("mauve_steps_5", "MAUVE (5 steps) ↑"),
         ("mauve_steps_*", "MAUVE ↑"),
-        ("accuracy_after_chunk_2", "Test accuracy after chunk 2 (%) ↑"),
+        ("accuracy_after_chunk_2", "Validation accuracy after chunk 2 (%) ↑"),
         ("decoder_acc_t_005", "Decoder accuracy at t = 0.05 (%) ↑"),
         ("x0_norm_step_012", "Norm of the predicted clean latent at step 12"),
         ("compression", "Compression (×) ↑"),
         ("samples", "Samples or ensemble members"),
         ("method", "Method"),
-        ("method.strategy", "method: strategy"),
+        ("method.strategy", "Strategy"),
     ],
 )
 def test_axis_labels(name, label):
