@@ -15,7 +15,21 @@ import seaborn as sns  # noqa: E402
 from methodlib.errors import RunError, closest  # noqa: E402
 from methodlib.io import atomic_path, read_json  # noqa: E402
 from methodlib.paths import Layout  # noqa: E402
-from methodlib.report.tables import CURVE_PREFIX, KEYS, curve_wide, read_tidy, wide  # noqa: E402
+from methodlib.report.figure_style import (  # noqa: E402
+    CATEGORICAL_KINDS,
+    catplot_aspect,
+    dress,
+    own_categories,
+    relabel,
+)
+from methodlib.report.metric_registry import axis_label  # noqa: E402
+from methodlib.report.tables import (  # noqa: E402
+    CURVE_PREFIX,
+    KEYS,
+    curve_wide,
+    read_tidy,
+    wide,
+)
 from methodlib.spec import FigureSpec, Pipeline  # noqa: E402
 
 
@@ -94,30 +108,75 @@ def plot_figure(
             frame = epoch_frame(pipeline, frame, figure.y)
     except RunError as exc:
         raise RunError(f"reports.{name}: {exc}") from None
+    frame = frame[frame[figure.y].notna()]  # a curve of another metric only (ensembles)
+    relabelled = relabel(pipeline, figure, frame)
+    frame, orders = relabelled.frame, relabelled.orders
     sns.set_theme(style="whitegrid", context="paper")
-    common = dict(data=frame, x=figure.x, y=figure.y, hue=figure.hue, col=figure.col, height=3.2)
-    if figure.kind in ("bar", "point", "box"):
+    common = dict(
+        data=frame,
+        x=figure.x,
+        y=figure.y,
+        hue=figure.hue,
+        col=figure.col,
+        hue_order=orders.get(figure.hue),
+        col_order=orders.get(figure.col),
+        height=HEIGHT,
+    )
+    if figure.hue and frame[figure.hue].nunique() > 10:
+        common["palette"] = (sns.color_palette("tab10") + EXTRA_COLOURS)[
+            : frame[figure.hue].nunique()
+        ]
+    if figure.kind in CATEGORICAL_KINDS:
         extra = {} if figure.kind == "box" else {"errorbar": "sd", "capsize": 0.1}
-        grid = sns.catplot(kind=figure.kind, **common, **extra)
-    elif figure.kind == "line":
-        grid = sns.relplot(kind="line", errorbar="sd", marker="o", **common)
-    elif figure.kind == "epochs":
-        grid = sns.relplot(kind="line", errorbar="sd", **{**common, "x": "epoch"})
+        if figure.kind == "point":  # categories side by side: no line through them
+            extra |= {"linestyle": "none", "dodge": 0.4 if figure.hue else False}
+        own = own_categories(frame, figure)  # each panel draws only its own categories
+        grid = sns.catplot(
+            kind=figure.kind,
+            order=None if own else orders.get(figure.x),
+            sharex=not own,
+            aspect=catplot_aspect(frame, figure, HEIGHT),
+            **common,
+            **extra,
+        )
+    elif figure.kind in ("line", "epochs"):
+        markers = {"marker": "o"} if figure.kind == "line" else {}
+        if figure.hue:  # a marker shape per line as well as a colour: told apart in grey too
+            markers = {"style": figure.hue, "style_order": orders.get(figure.hue)}
+            markers |= {"markers": figure.kind == "line", "dashes": figure.kind == "epochs"}
+            markers |= {"markersize": 6} if figure.kind == "line" else {}
+        x = "epoch" if figure.kind == "epochs" else figure.x
+        common["aspect"] = 1.5 if figure.kind == "epochs" else 1.0  # epochs: many points
+        many = figure.hue is not None and frame[figure.hue].nunique() > MAX_BANDS
+        grid = sns.relplot(
+            kind="line",
+            errorbar="sd",
+            err_style="bars" if many else "band",
+            err_kws={"capsize": 2} if many else {},
+            **{**common, "x": x},
+            **markers,
+        )
     else:
-        grid = sns.FacetGrid(frame, col=figure.col, hue=figure.hue, height=3.2)
+        grid = sns.FacetGrid(
+            frame,
+            col=figure.col,
+            hue=figure.hue,
+            hue_order=orders.get(figure.hue),
+            col_order=orders.get(figure.col),
+            height=HEIGHT,
+        )
         grid.map_dataframe(_mean_with_error_bars, x=figure.x, y=figure.y)
-        if figure.hue:
-            grid.add_legend()
-    for ax in grid.axes.flat:
-        ax.tick_params(axis="x", labelrotation=30)
-        if figure.logx:
-            ax.set_xscale("log")
-        if figure.logy:
-            ax.set_yscale("log")
-        if figure.diagonal:
-            _mark_diagonal(ax)
-    grid.figure.suptitle(name, y=1.02)
+    dress(grid, figure, relabelled)
     save_figure(grid.figure, out)
+
+
+HEIGHT = 3.2
+"""Inches of one panel."""
+EXTRA_COLOURS = ["#000000", "#e6ab02", "#1b3a6b", "#66a61e", "#e7298a", "#00bcd4", "#7a0177"]
+"""After tab10's ten colours: ones none of them is close to (seaborn's larger palettes
+repeat tab10's hues in lighter shades)."""
+MAX_BANDS = 4
+"""Lines whose spread over seeds is drawn as shaded bands; more read better with error bars."""
 
 
 def _mean_with_error_bars(data: pd.DataFrame, x: str, y: str, color=None, label=None) -> None:
@@ -133,15 +192,6 @@ def _mean_with_error_bars(data: pd.DataFrame, x: str, y: str, color=None, label=
         label=label,
         capsize=3,
     )
-    plt.xlabel(x)
-    plt.ylabel(y)
-
-
-def _mark_diagonal(ax) -> None:
-    """The line y = x over the data's x range (with log axes, the axes' lower limit may be far
-    below any data point)."""
-    low, high = ax.dataLim.intervalx
-    ax.plot([low, high], [low, high], ls="--", color="grey", lw=1, label="y = x")
 
 
 def plot_reliability(
@@ -195,6 +245,7 @@ def plot_curves(experiment: str, logs: dict[str, str | Path], out: str | Path) -
     fig, axes = plt.subplots(1, len(columns), figsize=(10 * len(columns) / 3, 3), squeeze=False)
     for ax, column in zip(axes[0], columns, strict=True):
         sns.lineplot(data=data, x="epoch", y=column, errorbar="sd", marker="o", ax=ax)
+        ax.set(xlabel=axis_label("epoch"), ylabel=axis_label(column))
     fig.suptitle(f"{experiment}: training curves over {len(logs)} seed(s)")
     fig.tight_layout()
     save_figure(fig, out)
