@@ -142,11 +142,15 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--metrics", required=True)
     p.add_argument("--out", required=True)
 
-    p = command("plot-reliability", _plot_reliability, "reliability diagrams of a study")
-    _pipeline_option(p)
-    p.add_argument("--study", required=True)
-    p.add_argument("--out", required=True)
-    p.add_argument("metrics", nargs="+", help="metrics.json of the runs to draw")
+    for name, handler, about in (
+        ("plot-reliability", _plot_reliability, "reliability diagrams of a study"),
+        ("plot-risk-coverage", _plot_risk_coverage, "risk–coverage curves of a study"),
+    ):
+        p = command(name, handler, about)
+        _pipeline_option(p)
+        p.add_argument("--study", required=True)
+        p.add_argument("--out", required=True)
+        p.add_argument("metrics", nargs="+", help="metrics.json of the runs to draw")
 
     p = command("claims", _claims, "decide the pipeline's claims by their tests: claims.json")
     _pipeline_option(p)
@@ -354,9 +358,15 @@ def _plot_kept(args) -> None:
 
 
 def _plot_reliability(args) -> None:
-    from methodlib.report.plots import plot_reliability
+    from methodlib.report.uncertainty_plots import plot_reliability
 
     plot_reliability(_load(args.pipeline), args.study, args.metrics, args.out)
+
+
+def _plot_risk_coverage(args) -> None:
+    from methodlib.report.uncertainty_plots import plot_risk_coverage
+
+    plot_risk_coverage(_load(args.pipeline), args.study, args.metrics, args.out)
 
 
 def _claims(args) -> None:

@@ -99,6 +99,19 @@ class Layout:
     def first_run(self, experiment: str) -> str:
         return self.run_dir(experiment, self.pipeline.seeds_of(experiment)[0])
 
+    def uncertainty_results(self, study: str) -> list[str]:
+        """What a study's reliability and risk–coverage figures draw: the metrics.json of the
+        first seed of each reported experiment whose task keeps those curves
+        (`Task.uncertainty_figures`), then of the deep ensembles among them."""
+        experiments = [
+            e
+            for e in self.pipeline.reported_experiments(study)
+            if self.task_of(e).uncertainty_figures
+        ]
+        return [f"{self.first_run(e)}/metrics.json" for e in experiments] + self.group_metrics(
+            experiments
+        )
+
     # what an experiment's evaluation reads besides its run
 
     def task_of(self, experiment: str):
@@ -135,6 +148,8 @@ class Layout:
         spec = p.studies.get(study)
         if spec is not None and spec.reliability:
             relative.append(f"reliability/{study}.png")
+        if self.uncertainty_results(study):
+            relative.append(f"risk_coverage/{study}.png")
         return [self.report(r) for r in relative]
 
     def study_targets(self, study: str) -> list[str]:

@@ -161,10 +161,8 @@ class Inputs:
         experiments = self.pipeline.reported_experiments(wildcards.study)
         return self.layout.run_metrics(experiments) + self.layout.group_metrics(experiments)
 
-    def reliability_runs(self, wildcards) -> list[str]:
-        """The first seed's metrics of each of the study's experiments."""
-        experiments = self.pipeline.reported_experiments(wildcards.study)
-        return [f"{self.layout.first_run(e)}/metrics.json" for e in experiments]
+    def uncertainty_results(self, wildcards) -> list[str]:
+        return self.layout.uncertainty_results(wildcards.study)
 
     def study_tables(self, wildcards) -> list[str]:
         return [self.layout.study_table(s) for s in self.layout.studies_with_runs()]

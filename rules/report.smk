@@ -184,7 +184,7 @@ rule plot_kept_fraction:
 
 rule plot_reliability:
     input:
-        INPUTS.reliability_runs,
+        INPUTS.uncertainty_results,
     output:
         report(
             f"{REPORTS}/reliability/{{study}}.png",
@@ -199,6 +199,26 @@ rule plot_reliability:
         f"{REPORT_BENCHMARKS}/plot_reliability/{{study}}.tsv"
     shell:
         "methodlib plot-reliability --study {wildcards.study}"
+        " --out {output} {input} > {log} 2>&1"
+
+
+rule plot_risk_coverage:
+    input:
+        INPUTS.uncertainty_results,
+    output:
+        report(
+            f"{REPORTS}/risk_coverage/{{study}}.png",
+            caption="report/risk_coverage.rst",
+            category="{study}",
+        ),
+    conda:
+        ENV
+    log:
+        f"{REPORT_LOGS}/plot_risk_coverage/{{study}}.log",
+    benchmark:
+        f"{REPORT_BENCHMARKS}/plot_risk_coverage/{{study}}.tsv"
+    shell:
+        "methodlib plot-risk-coverage --study {wildcards.study}"
         " --out {output} {input} > {log} 2>&1"
 
 

@@ -15,6 +15,8 @@ from methodlib.errors import RunError, SpecError
 from methodlib.evaluate import evaluate_run
 from methodlib.evaluate_group import evaluate_group, member_subsets
 from methodlib.io import read_json, write_json, write_npz
+from methodlib.metrics.selective import risk_coverage_curve
+from methodlib.metrics.uncertainty import reliability_bins
 from methodlib.report.tables import COLUMNS, headline, summary, tidy_from_runs
 from methodlib.spec import validate_pipeline
 from methodlib.tasks.classification_eval import doubling_sizes, prediction_metrics
@@ -98,6 +100,16 @@ def test_reliability_bins_are_the_terms_of_the_ece(tmp_path: Path) -> None:
     gap = sum(b["count"] * abs(b["accuracy"] - b["confidence"]) for b in bins) / EXAMPLES
     assert gap == pytest.approx(result["metrics"]["test_ece"])
     assert all(b["lower"] < b["confidence"] <= b["upper"] for b in bins)
+
+
+def test_the_ensemble_keeps_its_reliability_bins_and_risk_coverage_curve(tmp_path: Path) -> None:
+    runs = [write_run(tmp_path, seed) for seed in (0, 1)]
+    out = tmp_path / "m.json"
+    group = evaluate_group("exp", [r / "predictions.npz" for r in runs], out, tmp_path / "c.csv")
+    ensemble = np.mean([random_probs(1, seed)[0] for seed in (0, 1)], axis=0)
+    assert group["reliability"] == reliability_bins(ensemble, LABELS)
+    assert group["risk_coverage"] == risk_coverage_curve(ensemble, LABELS)
+    assert group["risk_coverage"][-1]["risk"] == pytest.approx(group["metrics"]["test_error"])
 
 
 def test_members_must_share_the_test_labels(tmp_path: Path) -> None:

@@ -98,6 +98,8 @@ def test_every_run_is_a_target_so_a_clone_with_reports_still_trains_it(layout):
         assert f"{layout.run_dir(experiment, seed)}/metrics.json" in targets
     assert f"{layout.group_dir('fine')}/metrics.json" in targets
     assert {"reports/metrics.csv", "reports/index.md", "reports/reliability/base.png"} <= targets
+    assert "reports/risk_coverage/base.png" in targets, "a study of classifiers gets one"
+    assert "reports/risk_coverage/gen.png" not in targets
     assert "reports/samples/ddpm.png" in targets, "the generation task adds its samples figure"
     assert "reports/pruning/histograms/fine.png" in targets
     assert "reports/figures/base/error.png" in targets

@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from methodlib.io import atomic_path, read_json
+from methodlib.paths import Layout
 from methodlib.report.claims_page import claims_table
 from methodlib.report.pruning_targets import pruning_figures
 from methodlib.report.tables import read_tidy, run_rows
@@ -20,6 +21,7 @@ TABLE_METRICS = (
     "test_brier",
     "test_calibrated_nll",
     "test_ece",
+    "test_aurc",
     "dee",
     "ood_auroc",
     "sym_kl",
@@ -33,6 +35,11 @@ TABLE_METRICS = (
     "memorization",
     "params",
     "flops",
+)
+RISK_COVERAGE_CAPTION = (
+    "Selective classification: the error rate among the most confident fraction of the test "
+    "examples against that fraction (first seed of each experiment; deep ensembles in black), "
+    "AURC in the legend. Lower is better: the confidence ranks errors last."
 )
 RATIOS = ("compression", "flops_reduction", "cpu_speedup")
 """Shown in the table only for studies that prune (every value is 1 elsewhere)."""
@@ -83,6 +90,10 @@ def write_index(
         if spec and spec.reliability:
             path = f"reliability/{study}.png"
             lines += ["### reliability diagrams", "", f"![reliability]({path})", ""]
+        if Layout(pipeline).uncertainty_results(study):
+            path = f"risk_coverage/{study}.png"
+            lines += ["### risk–coverage curves", "", f"![risk–coverage]({path})", ""]
+            lines += [RISK_COVERAGE_CAPTION, ""]
         reported = pipeline.reported_experiments(study)
         lines += [_table(tidy[tidy["experiment"].isin(reported)]), ""]
         lines += [

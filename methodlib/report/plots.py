@@ -13,7 +13,7 @@ import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
 from methodlib.errors import RunError, closest  # noqa: E402
-from methodlib.io import atomic_path, read_json  # noqa: E402
+from methodlib.io import atomic_path  # noqa: E402
 from methodlib.paths import Layout  # noqa: E402
 from methodlib.report.figure_style import (  # noqa: E402
     CATEGORICAL_KINDS,
@@ -192,43 +192,6 @@ def _mean_with_error_bars(data: pd.DataFrame, x: str, y: str, color=None, label=
         label=label,
         capsize=3,
     )
-
-
-def plot_reliability(
-    pipeline: Pipeline, study: str, metrics_files: list[str | Path], out: str | Path
-) -> None:
-    """Reliability diagrams: accuracy against mean confidence per confidence bin, one panel
-    per run (the diagonal is perfect calibration; bars below it are over-confidence)."""
-    rows = []
-    for path in metrics_files:
-        result = read_json(path)
-        name = f"{result['experiment']} (seed {result['seed']})"
-        bins = result.get("reliability")
-        if not bins:
-            raise RunError(f"{path}: no reliability bins; evaluate that run again")
-        rows += [{"run": name, **b} for b in bins]
-    frame = pd.DataFrame(rows)
-    sns.set_theme(style="whitegrid", context="paper")
-    grid = sns.FacetGrid(frame, col="run", col_wrap=min(4, frame["run"].nunique()), height=2.6)
-    grid.map_dataframe(_reliability_panel)
-    grid.set_titles("{col_name}")
-    grid.figure.suptitle(f"{study}: reliability diagrams", y=1.02)
-    save_figure(grid.figure, out)
-
-
-def _reliability_panel(data: pd.DataFrame, color=None, label=None) -> None:
-    ax = plt.gca()
-    ax.bar(
-        data["lower"],
-        data["accuracy"],
-        width=data["upper"] - data["lower"],
-        align="edge",
-        alpha=0.7,
-        edgecolor="black",
-        label="accuracy",
-    )
-    ax.plot([0, 1], [0, 1], ls="--", color="grey", lw=1)
-    ax.set(xlim=(0, 1), ylim=(0, 1), xlabel="confidence", ylabel="accuracy")
 
 
 def plot_curves(experiment: str, logs: dict[str, str | Path], out: str | Path) -> None:

@@ -41,6 +41,10 @@ class Task:
     index_links: ClassVar[str | None] = None
     """The label of the report index's line that links the task's report targets of each
     experiment (text: its sample tables); None for targets that are not linked (figures)."""
+    uncertainty_figures: ClassVar[bool] = False
+    """Whether runs keep the points of a reliability diagram and of a risk–coverage curve in
+    metrics.json (`reliability`, `risk_coverage`): every study with such runs gets a
+    risk–coverage figure, and a reliability figure where the study asks for one."""
 
     def all_metrics(self, method: Any) -> tuple[str, ...]:
         """The metric patterns of a run of `method` (a config class or instance)."""

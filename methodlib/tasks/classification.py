@@ -49,6 +49,7 @@ class Classification(Task):
         "flops",
     )
     log_columns = ("val_nll", "val_accuracy")
+    uncertainty_figures = True
 
     def validation_columns(
         self, method: ClassifierMethod, model: nn.Module, data: Prepared, batch_size: int, device

@@ -78,7 +78,11 @@ def test_dee_ood_and_reliability_reports(project, paths, table):
     curves = read_tidy(project / paths.report("curves.csv"))
     assert list(curves.columns) == TIDY_COLUMNS
     assert {"dee", "test_calibrated_nll", "test_accuracy"} <= set(curves["metric"])
-    for path in ("reliability/ensembles.png", "figures/ensembles/dee.png"):
+    for path in (
+        "reliability/ensembles.png",
+        "risk_coverage/ensembles.png",
+        "figures/ensembles/dee.png",
+    ):
         assert (project / paths.report(path)).stat().st_size > 5_000, path
 
 
