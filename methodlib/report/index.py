@@ -10,6 +10,8 @@ import pandas as pd
 from methodlib.io import atomic_path, read_json
 from methodlib.paths import Layout
 from methodlib.report.claims_page import claims_table
+from methodlib.report.labels import ensemble_label, experiment_labels
+from methodlib.report.metric_registry import axis_label, format_value, metric_info
 from methodlib.report.pruning_targets import pruning_figures
 from methodlib.report.tables import read_tidy, run_rows
 from methodlib.spec import Pipeline
@@ -95,7 +97,7 @@ def write_index(
             lines += ["### risk–coverage curves", "", f"![risk–coverage]({path})", ""]
             lines += [RISK_COVERAGE_CAPTION, ""]
         reported = pipeline.reported_experiments(study)
-        lines += [_table(tidy[tidy["experiment"].isin(reported)]), ""]
+        lines += [_table(pipeline, tidy[tidy["experiment"].isin(reported)]), ""]
         lines += [
             "Training curves: " + ", ".join(f"[{e}]({curves_path(e)})" for e in experiments),
             "",
@@ -119,11 +121,11 @@ def _task_links(pipeline: Pipeline, experiments: list[str]) -> list[str]:
     return [line for label, items in links.items() for line in (f"{label}: {', '.join(items)}", "")]
 
 
-def _table(tidy: pd.DataFrame) -> str:
-    """Mean ± sd over seeds of the headline metrics, one row per experiment, and one row per
-    deep ensemble (its members' predictions averaged; `seeds` is the number of members)."""
+def _table(pipeline: Pipeline, tidy: pd.DataFrame) -> str:
+    """Mean ± sd over seeds of the headline metrics, one row per experiment (by its display
+    name), and one row per deep ensemble (its members' predictions averaged; `seeds` is the
+    number of members). Headers and numbers as the metric registry writes them."""
     ensembles = tidy[(tidy["seed"] == "all") & ~tidy["metric"].str.startswith("curve_")]
-    ensembles = ensembles.assign(experiment=ensembles["experiment"] + " (ensemble)")
     runs = run_rows(tidy)
     runs = runs[runs["metric"].isin(TABLE_METRICS + RATIOS)]
     if runs.empty:
@@ -132,9 +134,11 @@ def _table(tidy: pd.DataFrame) -> str:
     runs = runs if pruned else runs[~runs["metric"].isin(RATIOS)]
     stats = runs.groupby(["experiment", "metric"])["value"].agg(["mean", "std", "count"])
     metrics = [m for m in TABLE_METRICS + RATIOS if m in set(runs["metric"])]
-    header = "| experiment | seeds | " + " | ".join(metrics) + " |"
+    labels = experiment_labels(pipeline, [*runs["experiment"], *ensembles["experiment"]])
+    header = "| Experiment | Seeds | " + " | ".join(axis_label(m) for m in metrics) + " |"
     lines = [header, "|" + "---|" * (len(metrics) + 2)]
-    for experiment in dict.fromkeys(runs["experiment"]):
+    present = set(runs["experiment"])
+    for experiment in [e for e in pipeline.experiments if e in present]:  # the file's order
         cells = []
         for metric in metrics:
             if (experiment, metric) not in stats.index:
@@ -143,22 +147,20 @@ def _table(tidy: pd.DataFrame) -> str:
             row = stats.loc[(experiment, metric)]
             cells.append(_format(row["mean"], row["std"], metric))
         n = int(stats.loc[experiment]["count"].max())
-        lines.append(f"| {experiment} | {n} | " + " | ".join(cells) + " |")
+        lines.append(f"| {labels[experiment]} | {n} | " + " | ".join(cells) + " |")
     for experiment, rows in ensembles.groupby("experiment", sort=False):
         values = dict(zip(rows["metric"], rows["value"], strict=True))
         cells = [_format(values[m], None, m) if m in values else "" for m in metrics]
         members = int(rows["samples"].iloc[0])
-        lines.append(f"| {experiment} | {members} | " + " | ".join(cells) + " |")
+        name = ensemble_label(pipeline, experiment, labels[experiment])
+        lines.append(f"| {name} | {members} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
 def _format(mean: float, std: float | None, metric: str) -> str:
-    """`mean ± std`; just the value where there is no spread to speak of (an ensemble)."""
-    if metric in ("params", "flops"):
-        return f"{mean:,.0f}"
-    if std is None:
-        return f"{mean:.1f}×" if metric in RATIOS else f"{mean:.4f}"
+    """`mean ± std` in the metric's format; just the value where there is no spread to speak
+    of (an ensemble, a count)."""
+    if std is None or metric_info(metric).fmt.startswith(","):
+        return format_value(metric, mean)
     std = 0.0 if pd.isna(std) else std
-    if metric in RATIOS:
-        return f"{mean:.1f}× ± {std:.1f}"
-    return f"{mean:.4f} ± {std:.4f}"
+    return f"{format_value(metric, mean)} ± {format_value(metric, std)}"
