@@ -1,5 +1,6 @@
 """Text metrics against hand-worked values (BLEU, distinct-n, memorization), a brute-force BLEU
-for the leave-one-out shortcut, and MAUVE's limiting cases on Gaussian feature blobs."""
+for the leave-one-out shortcut, and MAUVE's limiting cases on Gaussian feature blobs (MAUVE
+against the reference package: test_mauve_vs_mauve_text.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ from collections import Counter
 
 import numpy as np
 import pytest
-from sklearn.metrics import auc
 
 from methodlib.metrics.text import (
     distinct_n,
@@ -203,36 +203,6 @@ def test_divergence_curve_end_points_and_equal_histograms():
     assert curve.shape == (7, 2)
     assert tuple(curve[0]) == (1.0, 0.0) and tuple(curve[-1]) == (0.0, 1.0)
     np.testing.assert_allclose(curve[1:-1], 1.0)  # every mixture is P itself: no divergence
-
-
-def reference_mauve_of_histograms(p: np.ndarray, q: np.ndarray, scaling: float = 5.0) -> float:
-    """The reference's formula (krishnap25/mauve, compute_mauve.py), written out: KLs with the
-    extreme points at infinity, exp(-c ·), then the mean of sklearn's auc along x and along y."""
-
-    def kl(a, b):
-        support = a > 0
-        if (b[support] == 0).any():
-            return np.inf
-        return np.sum(a[support] * np.log(a[support] / b[support]))
-
-    curve = [[0.0, np.inf]]
-    for w in np.linspace(1e-6, 1 - 1e-6, 25):
-        r = w * p + (1 - w) * q
-        curve.append([kl(q, r), kl(p, r)])
-    curve.append([np.inf, 0.0])
-    x, y = np.exp(-scaling * np.asarray(curve)).T
-    by_x, by_y = np.argsort(x), np.argsort(y)
-    return 0.5 * (auc(x[by_x], y[by_x]) + auc(y[by_y], x[by_y]))
-
-
-def test_mauve_of_histograms_matches_the_reference_formula():
-    rng = np.random.default_rng(0)
-    for _ in range(5):
-        p, q = rng.dirichlet(np.ones(20)), rng.dirichlet(np.full(20, 0.3))
-        q[:3] = 0  # bins only P visits
-        q /= q.sum()
-        expected = reference_mauve_of_histograms(p, q)
-        assert mauve_of_histograms(p, q) == pytest.approx(expected, rel=1e-12)
 
 
 def test_mauve_of_equal_histograms_is_exactly_one():
