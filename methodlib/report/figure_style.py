@@ -149,8 +149,8 @@ def dress(grid, figure: FigureSpec, relabelled: Relabelled) -> None:
         draw_reference(grid, figure, relabelled)
     for ax in grid.axes.flat:
         ax.autoscale_view()
-        _format_axis(ax.xaxis, figure.x, figure.logx)
-        _format_axis(ax.yaxis, figure.y, figure.logy)
+        format_axis(ax.xaxis, figure.x, figure.logx)
+        format_axis(ax.yaxis, figure.y, figure.logy)
         if figure.kind in CATEGORICAL_KINDS:
             _readable_categories(ax)
         if figure.diagonal:
@@ -178,7 +178,7 @@ def _percent(column: str) -> bool:
         return False
 
 
-def _format_axis(axis, column: str, log: bool) -> None:
+def format_axis(axis, column: str, log: bool) -> None:
     """Percentages (fractions in the data) as 0-100 ticks; log axes with plain numbers at
     1, 2, 5 × 10^k (or every integer multiple over less than a decade) instead of bare 10^k."""
     if _percent(column):

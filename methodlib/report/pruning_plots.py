@@ -23,6 +23,9 @@ from methodlib.errors import RunError  # noqa: E402
 from methodlib.io import read_json  # noqa: E402
 from methodlib.methods import METHODS, DataInfo  # noqa: E402
 from methodlib.methods.pruning.variational import VariationalMethod  # noqa: E402
+from methodlib.report.figure_style import format_axis, place_legend  # noqa: E402
+from methodlib.report.labels import experiment_label, method_label, model_label  # noqa: E402
+from methodlib.report.metric_registry import axis_label  # noqa: E402
 from methodlib.report.plots import save_figure  # noqa: E402
 from methodlib.report.tables import read_tidy, run_rows  # noqa: E402
 from methodlib.spec import Pipeline  # noqa: E402
@@ -66,8 +69,9 @@ def plot_unit_statistics(
         ax.axvline(threshold, color="C3", linestyle="--")
         ax.set_title(f"{layer}: {pruned.mean():.1%} pruned")
         ax.set_xlabel(label)
-    axes[0][0].set_ylabel("count")
-    fig.suptitle(f"{experiment} ({len(models)} seed(s))")
+        format_axis(ax.yaxis, "count", log=True)
+    axes[0][0].set_ylabel("Count")
+    fig.suptitle(f"{experiment_label(pipeline, experiment)}: {len(models)} seed(s) pooled")
     fig.tight_layout()
     save_figure(fig, out)
 
@@ -85,15 +89,20 @@ def plot_kept_fraction(
         raise RunError(f"study {study!r}: no run has {KEPT_PREFIX}<layer> metrics")
     rows["layer"] = rows["metric"].str.removeprefix(KEPT_PREFIX)
     rows = rows.sort_values("layer", key=lambda s: s.map(_layer_order), kind="stable")
-    rows = rows.rename(columns={"value": "kept fraction"})
+    methods = [pipeline.experiments[e].method.name for e in pipeline.experiments]
+    order = [method_label(m) for m in dict.fromkeys(methods) if m in set(rows["method"])]
+    rows["method"] = rows["method"].map(method_label)  # in file order: the YAML figures' colours
+    rows["model"] = rows["model"].map(model_label)
+    y = f"{KEPT_PREFIX}*"
+    rows = rows.rename(columns={"value": y})
     sns.set_theme(style="whitegrid", context="paper")
     grid = sns.catplot(
         data=rows,
         kind="bar",
         x="layer",
-        y="kept fraction",
+        y=y,
         hue="method",
-        hue_order=sorted(rows["method"].unique()),  # the colours of the YAML figures
+        hue_order=order,
         row="dataset",
         col="model",
         sharex=False,
@@ -102,7 +111,11 @@ def plot_kept_fraction(
         height=2.8,
     )
     grid.set_titles("{row_name} · {col_name}")
-    grid.figure.suptitle(f"{study}: kept neurons/channels per layer", y=1.02)
+    grid.set_axis_labels("Layer", axis_label(y))
+    for ax in grid.axes.flat:
+        format_axis(ax.yaxis, y, log=False)
+    place_legend(grid, axis_label("method"), order)
+    grid.figure.suptitle("Neurons and channels kept per layer", y=1.02)
     save_figure(grid.figure, out)
 
 

@@ -1,7 +1,8 @@
 """Figures of a generation run's samples beside the test data: image grids for images, scatter
 plots for vectors — the 2-simplex in barycentric coordinates, the sphere S² as its two
 hemispheres seen from the poles, the cube (and any other vectors) in its first two
-coordinates. The domain comes from the run's run.json, next to its predictions."""
+coordinates, with the domain's boundary drawn and the same limits in both panels. The domain
+comes from the run's run.json, next to its predictions."""
 
 from __future__ import annotations
 
@@ -33,8 +34,11 @@ def plot_samples(experiment: str, predictions: str | Path, out: str | Path) -> N
             ax.set_title(title)
             ax.axis("off")
     else:
-        views = _views(read_json(Path(predictions).parent / "run.json")["domain"], samples)
-        fig, axes = plt.subplots(len(views), 2, figsize=(7, 3.4 * len(views)), squeeze=False)
+        domain = read_json(Path(predictions).parent / "run.json")["domain"]
+        views = _views(domain, samples)
+        fig, axes = plt.subplots(
+            len(views), 2, figsize=(7, 3.4 * len(views)), squeeze=False, sharex=True, sharey=True
+        )  # the same limits side by side: generated and test data compare at a glance
         for row, (project, label) in enumerate(views):
             for col, (points, title) in enumerate(
                 ((samples, "generated"), (reference, "test data"))
@@ -42,6 +46,9 @@ def plot_samples(experiment: str, predictions: str | Path, out: str | Path) -> N
                 ax = axes[row, col]
                 xy = project(points[:POINTS])
                 ax.scatter(xy[:, 0], xy[:, 1], s=3, alpha=0.5)
+                outline = _outline(domain, samples.shape[1])
+                if outline is not None:
+                    ax.plot(outline[:, 0], outline[:, 1], color="black", lw=0.8)
                 ax.set_title(f"{title}: {label}")
                 ax.set_aspect("equal")
     fig.suptitle(f"{experiment}: samples (first seed)")
@@ -67,6 +74,19 @@ def _views(domain: str, samples: np.ndarray):
     if domain == "sphere" and samples.shape[1] == 3:
         return [(_upper, "x₃ ≥ 0"), (_lower, "x₃ < 0")]
     return [(lambda p: p[:, :2], "x₁, x₂")]
+
+
+def _outline(domain: str, dim: int) -> np.ndarray | None:
+    """The domain's boundary in the scatter's coordinates, a closed line: the triangle of the
+    2-simplex, the unit circle of each hemisphere, the unit square of the cube."""
+    if domain == "simplex" and dim == 3:
+        return _barycentric(np.eye(3)[[0, 1, 2, 0]])
+    if domain == "sphere" and dim == 3:
+        angle = np.linspace(0, 2 * np.pi, 200)
+        return np.stack([np.cos(angle), np.sin(angle)], axis=1)
+    if domain == "cube":
+        return np.array([[0, 0], [1, 0], [1, 1], [0, 1], [0, 0]], dtype=float)
+    return None
 
 
 def _barycentric(points: np.ndarray) -> np.ndarray:
