@@ -362,7 +362,7 @@ class ClaimSpec(StrictModel):
       (one-sided one-sample t-test over seeds). Every comparison must pass (intersection-union).
     """
 
-    study: Name
+    study: Name = DEFAULT_STUDY
     statement: str = Field(min_length=1)
     paper: str = Field("", description="where the paper makes the claim (figure or table)")
     paper_value: str = Field("", description="the paper's numbers behind the claim, in words")

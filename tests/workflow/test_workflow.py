@@ -8,6 +8,7 @@ report, and `dvc repro` in a git repo."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -106,6 +107,30 @@ def test_run_produces_the_reports(project):
         "figures/smoke/error_by_model.png" in index and "Test error of each architecture" in index
     )
     assert not (project / "reports/metrics.csv").exists(), "the default pipeline's is untouched"
+    claims = (project / paths.claims_page()).read_text()
+    assert "LeNet-5 has a lower test error" in claims and "undecided" in claims  # conv: 1 seed
+    assert index.index("## Claims") < index.index("## Smoke test"), "the claims open the page"
+
+
+def test_the_claims_are_decided_again_when_their_declaration_or_record_changes(project):
+    def restate(tiny: dict) -> None:
+        tiny["claims"]["conv_beats_mlp"]["statement"] = "LeNet-5 beats LeNet-300-100"
+
+    with edited_yaml(project / TINY, restate):
+        planned = snakemake(project, "--dry-run").stdout
+    for rule in ("decide_claims", "write_claims_page", "write_index"):
+        assert f"rule {rule}:" in planned, rule
+    assert "rule train_run:" not in planned
+    # a record with new content redraws the page and the index (a new timestamp alone does
+    # not: Snakemake compares the checksums of small inputs)
+    claims_json = project / layout(project).claims()
+    record = json.loads(claims_json.read_text())
+    record["claims"][0]["statement"] = "restated by hand"
+    claims_json.write_text(json.dumps(record))
+    planned = snakemake(project, "--dry-run").stdout
+    assert "rule write_claims_page:" in planned and "rule write_index:" in planned
+    assert "rule decide_claims:" not in planned
+    snakemake(project)
 
 
 def test_second_run_does_nothing(project):
