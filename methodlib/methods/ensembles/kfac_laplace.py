@@ -25,6 +25,11 @@ et al. tune N and λ instead: τ rescales both) is the point of the `noise_scale
 lowest validation NLL, every grid point evaluated on the same Z draws. Batch-norm parameters stay
 at their trained values. Predictions average the softmax of `samples` networks drawn from the
 posterior; before the fit (earlier epochs) the method predicts as the trained network.
+
+The factors, the posterior covariance and the predictive agree with laplace-torch 0.3's
+(tests/methods/ensembles/test_kfac_vs_laplace_torch.py, which lines up the conventions). It is
+not used here: it needs torchvision (whose PyPI wheel breaks a CPU-only torch), its
+`damping=True` is lost before it reaches the posterior, and it has no covariance scale τ.
 """
 
 from __future__ import annotations
