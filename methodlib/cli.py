@@ -92,9 +92,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True)
     p.add_argument("metrics", nargs="*")
 
-    p = command("combine", _combine, "concatenate tidy tables; write the DVC metrics summary")
+    p = command("combine", _combine, "concatenate tidy tables; write the DVC metrics folder")
+    _pipeline_option(p)
     p.add_argument("--out-csv", required=True)
-    p.add_argument("--out-json", required=True)
+    p.add_argument("--out-metrics", required=True, help="the DVC metrics folder")
     p.add_argument("--out-curves", help="the metric-against-samples rows (reports/curves.csv)")
     p.add_argument("tables", nargs="*")
 
@@ -309,7 +310,7 @@ def _aggregate(args) -> None:
 def _combine(args) -> None:
     from methodlib.report.tables import combine
 
-    combine(args.tables, args.out_csv, args.out_json, args.out_curves)
+    combine(_load(args.pipeline), args.tables, args.out_csv, args.out_metrics, args.out_curves)
 
 
 def _plot(args) -> None:

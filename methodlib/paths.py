@@ -165,7 +165,7 @@ class Layout:
         ]
 
     def summary_files(self) -> list[str]:
-        return [self.report(f) for f in ("metrics.csv", "metrics.json", "curves.csv")]
+        return [self.report(f) for f in ("metrics.csv", "metrics", "curves.csv")]
 
     def index(self) -> str:
         return self.report("index.md")

@@ -22,7 +22,7 @@ rule aggregate_all:
         INPUTS.study_tables,
     output:
         csv=f"{REPORTS}/metrics.csv",
-        json=f"{REPORTS}/metrics.json",
+        dvc=directory(f"{REPORTS}/metrics"),
         curves=f"{REPORTS}/curves.csv",
     conda:
         ENV
@@ -31,7 +31,7 @@ rule aggregate_all:
     benchmark:
         f"{REPORT_BENCHMARKS}/aggregate_all.tsv"
     shell:
-        "methodlib combine --out-csv {output.csv} --out-json {output.json}"
+        "methodlib combine --out-csv {output.csv} --out-metrics {output.dvc}"
         " --out-curves {output.curves} {input} > {log} 2>&1"
 
 

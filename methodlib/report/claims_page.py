@@ -66,7 +66,7 @@ def ours(record: dict[str, Any], labels: dict[str, str]) -> str:
     return "<br>".join(parts)
 
 
-def test_summary(record: dict[str, Any], labels: dict[str, str]) -> str:
+def comparison_cell(record: dict[str, Any], labels: dict[str, str]) -> str:
     """The test, effect, interval and p-value of each comparison (a DEE claim: a count of its
     points and the weakest one)."""
     comparisons = record["comparisons"]
@@ -132,7 +132,7 @@ def claims_table(claims: list[dict[str, Any]], labels: dict[str, str]) -> str:
                     f"**{record['study']}**: {record['statement']}",
                     paper or "—",
                     ours(record, labels),
-                    test_summary(record, labels),
+                    comparison_cell(record, labels),
                     MARKS[record["verdict"]],
                 )
             )

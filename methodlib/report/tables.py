@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from methodlib.errors import RunError
-from methodlib.io import atomic_path, read_json, write_json
+from methodlib.io import atomic_path, read_json
 from methodlib.metrics.uncertainty import deep_ensemble_equivalent
 from methodlib.spec import Pipeline
 
@@ -115,30 +115,17 @@ def write_csv(frame: pd.DataFrame, path: str | Path) -> None:
         frame.to_csv(tmp, index=False)
 
 
-def summary(frame: pd.DataFrame) -> dict[str, dict[str, float]]:
-    """Mean and standard deviation over seeds per experiment and metric, for `dvc metrics`."""
-    out: dict[str, dict[str, float]] = {}
-    frame = headline(frame)
-    per_seed = run_rows(frame)
-    for (experiment, metric), values in per_seed.groupby(["experiment", "metric"])["value"]:
-        entry = out.setdefault(experiment, {})
-        entry[metric] = round(float(values.mean()), 6)
-        entry[f"{metric}_std"] = round(float(values.std(ddof=0)), 6)
-    for (experiment, metric), values in frame[frame["seed"] == "all"].groupby(
-        ["experiment", "metric"]
-    )["value"]:
-        out.setdefault(experiment, {})[f"group_{metric}"] = round(float(values.iloc[0]), 6)
-    return out
-
-
 def combine(
+    pipeline: Pipeline,
     paths: Iterable[str | Path],
     out_csv: str | Path,
-    out_json: str | Path,
+    out_metrics: str | Path,
     out_curves: str | Path | None = None,
 ) -> pd.DataFrame:
-    """Every study's rows in one table (`reports/metrics.csv`), its per-experiment summary for
-    `dvc metrics` (`metrics.json`) and its curve rows (`curves.csv`)."""
+    """Every study's rows in one table (`reports/metrics.csv`), the DVC metrics folder
+    (`reports/metrics/`, methodlib/report/dvc_metrics.py) and the curve rows (`curves.csv`)."""
+    from methodlib.report.dvc_metrics import write_dvc_metrics
+
     frames = [read_tidy(p) for p in paths]
     frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=COLUMNS)
     # a study that includes another's runs repeats their rows
@@ -147,7 +134,7 @@ def combine(
     write_csv(frame, out_csv)
     if out_curves is not None:
         write_csv(curves(frame), out_curves)
-    write_json(out_json, summary(frame))
+    write_dvc_metrics(pipeline, frame, out_metrics)
     return frame
 
 

@@ -55,10 +55,12 @@ def test_the_deep_ensemble_is_a_group_row_with_its_size_curve(project, paths, ta
     # the NLL of averaged probabilities is at most the members' mean NLL (-log is convex)
     assert three["test_nll"] <= sum(m["test_nll"] for m in members) / 3
     assert len(pd.read_csv(group_dir / "curve.csv")) == 3
-    summary = json.loads((project / paths.report("metrics.json")).read_text())["dense_mlp"]
-    assert summary["group_test_calibrated_nll"] == pytest.approx(
-        three["test_calibrated_nll"], abs=1e-6
-    )
+    dvc = project / paths.report("metrics/ensembles")
+    ensemble = json.loads((dvc / "dense_mlp_ensemble.json").read_text())
+    assert ensemble["test_calibrated_nll"] == pytest.approx(three["test_calibrated_nll"], abs=1e-6)
+    assert ensemble["members"] == 3
+    runs_file = json.loads((dvc / "dense_mlp.json").read_text())
+    assert runs_file["seeds"] == 3 and set(runs_file) >= {"test_calibrated_nll", "dee"}
 
 
 def test_mc_dropout_runs_carry_their_samples_curve(table):
