@@ -66,6 +66,7 @@ def main() -> None:
             "their sum (studies do not overlap, so it can exceed one plain `snakemake` run)"
         ),
         pipeline=args.pipeline,
+        studies=studies,
         runs=len(pipeline.runs()),
         stages=stages,
         total_seconds=total,
