@@ -19,6 +19,7 @@ from methodlib.report.figure_style import (  # noqa: E402
     CATEGORICAL_KINDS,
     catplot_aspect,
     dress,
+    format_axis,
     own_categories,
     relabel,
 )
@@ -209,6 +210,11 @@ def plot_curves(experiment: str, logs: dict[str, str | Path], out: str | Path) -
     for ax, column in zip(axes[0], columns, strict=True):
         sns.lineplot(data=data, x="epoch", y=column, errorbar="sd", marker="o", ax=ax)
         ax.set(xlabel=axis_label("epoch"), ylabel=axis_label(column))
+        values = data[column].dropna()
+        log = bool((values > 0).all() and values.max() > 20 * values.min())  # a loss near 0
+        if log:
+            ax.set_yscale("log")
+        format_axis(ax.yaxis, column, log)
     fig.suptitle(f"{experiment}: training curves over {len(logs)} seed(s)")
     fig.tight_layout()
     save_figure(fig, out)
