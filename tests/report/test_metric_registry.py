@@ -43,13 +43,16 @@ def test_every_declared_metric_is_registered(name):
 
 
 @pytest.mark.parametrize("path", PIPELINES, ids=lambda p: p.name)
-def test_every_figure_column_of_every_pipeline_has_a_label(path):
+def test_every_figure_column_and_claim_metric_of_every_pipeline_is_registered(path):
     pipeline = load_pipeline(path)
     for name, figure in pipeline.reports.items():
         for column in (figure.x, figure.y, figure.hue, figure.col, *figure.filters):
             if column is None or column in TABLE_KEYS or "." in column:
                 continue
             assert axis_label(column), f"{path.name}: reports.{name} names {column!r}"
+    for claim in pipeline.claims.values():  # the claims page writes them with the registry
+        for metric in claim.metrics:
+            metric_info(metric)
 
 
 def test_every_table_metric_is_registered():
