@@ -354,7 +354,10 @@ class ClaimSpec(StrictModel):
 
     - `order`: arms best first; each beats the next on every metric (direction from the
       metric registry), by a one-sided `paired` t-test over shared seeds (the runs share seeds
-      and weights), a `welch` t-test, or a `bootstrap` interval of the difference;
+      and weights), a `welch` t-test, or a `bootstrap` interval of the difference. An arm may
+      be a number (a paper's threshold: `[sparse_vd, 20]` on `compression`), decided by a
+      one-sample t-test. With `tolerance`, "beats" becomes "is worse by less than
+      `tolerance`" (non-inferiority, in the metric's units: 0.015 = 1.5 points of error);
     - `equivalent`: two arms whose means differ by less than `margin` (a fraction of the
       second arm's mean) on every metric: two one-sided Welch tests (TOST);
     - `below_samples`: for each experiment and each number of samples k ≥ 2 that the study's
@@ -367,7 +370,10 @@ class ClaimSpec(StrictModel):
     paper: str = Field("", description="where the paper makes the claim (figure or table)")
     paper_value: str = Field("", description="the paper's numbers behind the claim, in words")
     metrics: list[str] = Field(min_length=1)
-    order: list[Arm] | None = Field(None, min_length=2)
+    order: list[Arm | float] | None = Field(None, min_length=2)
+    tolerance: PositiveFloat | None = Field(
+        None, description="order claims: the non-inferiority margin, in the metric's units"
+    )
     equivalent: list[Arm] | None = Field(None, min_length=2, max_length=2)
     margin: PositiveFloat | None = Field(
         None, description="equivalence margin: a fraction of the second arm's mean"
@@ -388,12 +394,18 @@ class ClaimSpec(StrictModel):
             raise ValueError("`equivalent` needs a `margin` (a fraction of the second mean)")
         if self.margin is not None and not self.equivalent:
             raise ValueError("`margin` applies to `equivalent` claims only")
+        if self.tolerance is not None and not self.order:
+            raise ValueError("`tolerance` applies to `order` claims only")
+        if self.order and all(isinstance(a, float) for a in self.order):
+            raise ValueError("`order` needs at least one experiment among its arms")
         if self.below_samples and self.test != "welch":
             raise ValueError("`below_samples` is decided by a one-sample t-test; drop `test`")
         return self
 
     def arms(self) -> list[str]:
-        return [*(self.order or []), *(self.equivalent or []), *(self.below_samples or [])]
+        """The experiment arms (numbers in `order` are thresholds, not arms)."""
+        order = [a for a in self.order or [] if isinstance(a, str)]
+        return [*order, *(self.equivalent or []), *(self.below_samples or [])]
 
 
 class Pipeline(StrictModel):

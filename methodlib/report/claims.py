@@ -16,6 +16,7 @@ Comparing two means without a test never decides a claim here.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -62,24 +63,44 @@ def _direction(metric: str) -> bool:
     return better == "lower"
 
 
-def _compare(claim: ClaimSpec, metric: str, a: pd.Series, b: pd.Series) -> claim_tests.Comparison:
+def _compare(
+    claim: ClaimSpec, metric: str, a: pd.Series | float, b: pd.Series | float
+) -> claim_tests.Comparison:
+    """a beats b (or, with a `tolerance`, is worse by less than it); a number is a threshold."""
     lower = _direction(metric)
-    if claim.test == "paired":
+    shift = claim.tolerance or 0.0
+    shift = shift if lower else -shift  # a - shift beats b  ⇔  a is worse by < tolerance
+    sign = 1.0
+    if isinstance(b, float):
+        result = claim_tests.one_sample(a - shift, b, lower, claim.alpha)
+    elif isinstance(a, float):  # tested as b against a; reported as a - b like the others
+        result, sign = claim_tests.one_sample(b, a - shift, not lower, claim.alpha), -1.0
+    elif claim.test == "paired":
         shared = sorted(set(a.index) & set(b.index), key=str)
-        return claim_tests.paired(a[shared], b[shared], lower, claim.alpha)
-    return claim_tests.TESTS[claim.test](a, b, lower, claim.alpha)
+        result = claim_tests.paired(a[shared] - shift, b[shared], lower, claim.alpha)
+    else:
+        result = claim_tests.TESTS[claim.test](a - shift, b, lower, claim.alpha)
+    low, high = sorted((sign * result.ci_low + shift, sign * result.ci_high + shift))
+    return replace(result, effect=sign * result.effect + shift, ci_low=low, ci_high=high)
 
 
 def _order(claim: ClaimSpec, tidy: pd.DataFrame) -> tuple[dict, list[dict]]:
     arms, comparisons = {}, []
     for metric in claim.metrics:
-        values = {arm: arm_values(tidy, arm, metric) for arm in claim.order}
+        values = {
+            arm: arm if isinstance(arm, float) else arm_values(tidy, arm, metric)
+            for arm in claim.order
+        }
         for arm, v in values.items():
-            arms.setdefault(arm, {})[metric] = _summary(v) if len(v) else None
+            if not isinstance(arm, float):
+                arms.setdefault(arm, {})[metric] = _summary(v) if len(v) else None
         for better, worse in zip(claim.order, claim.order[1:], strict=False):
-            if len(values[better]) and len(values[worse]):
-                result = _compare(claim, metric, values[better], values[worse])
-                comparisons.append({"metric": metric, "a": better, "b": worse, **result.as_dict()})
+            a, b = values[better], values[worse]
+            if all(isinstance(v, float) or len(v) for v in (a, b)):
+                result = _compare(claim, metric, a, b).as_dict()
+                if claim.tolerance is not None:
+                    result["tolerance"] = claim.tolerance
+                comparisons.append({"metric": metric, "a": better, "b": worse, **result})
     return arms, comparisons
 
 

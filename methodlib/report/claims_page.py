@@ -95,13 +95,20 @@ def comparison_cell(record: dict[str, Any], labels: dict[str, str]) -> str:
         )
         sided = "equivalence" if c["test"] == "tost" else "one-sided"
         margin = f", margin ±{format_value(metric, c['margin'])}" if "margin" in c else ""
+        if "tolerance" in c:
+            margin = f", non-inferiority within {format_value(metric, c['tolerance'])}"
         lines.append(
-            f"{metric_info(metric).display}, {labels.get(c['a'], c['a'])} − "
-            f"{labels.get(c['b'], c['b'])}: Δ = {effect}, {c['ci_level']:.0%} CI {interval}"
+            f"{metric_info(metric).display}, {_arm(c['a'], labels)} − "
+            f"{_arm(c['b'], labels)}: Δ = {effect}, {c['ci_level']:.0%} CI {interval}"
             f"{margin}; {TEST_NAMES[c['test']]} ({sided}) p = {_p(c['p_value'])}, "
             f"n = {c['n_a']}/{c['n_b']}"
         )
     return "<br>".join(lines)
+
+
+def _arm(arm: str | float, labels: dict[str, str]) -> str:
+    """An experiment arm's label; a threshold arm (a number) as itself."""
+    return f"{arm:g}" if isinstance(arm, float | int) else labels.get(arm, arm)
 
 
 def _signed(metric: str, value: float) -> str:

@@ -198,3 +198,38 @@ def test_schema_names_the_bad_claim_field():
 def test_a_valid_claim_passes_the_schema():
     p = validate_pipeline(raw({"c": {**BASE, "order": ["exp", "other"], "test": "paired"}}))
     assert p.claims["c"].arms() == ["exp", "other"]
+
+
+def test_a_threshold_arm_is_a_one_sample_test():
+    """`order: [exp, 20]` on compression (higher is better): the runs' mean is above 20."""
+    values = {"exp": [24.0, 25.5, 23.8, 26.1]}
+    record = evaluate_claim(
+        pipeline(), claim(order=["exp", 20], metrics=["compression"]), tidy(values, "compression")
+    )
+    c = record["comparisons"][0]
+    assert record["verdict"] == "holds" and c["test"] == "one_sample"
+    assert c["effect"] == pytest.approx(np.mean(values["exp"]) - 20)
+    assert c["p_value"] == pytest.approx(
+        stats.ttest_1samp(values["exp"], 20, alternative="greater").pvalue, rel=1e-5
+    )
+    low = evaluate_claim(
+        pipeline(), claim(order=["exp", 30], metrics=["compression"]), tidy(values, "compression")
+    )
+    assert low["verdict"] == "contradicted"
+
+
+def test_a_tolerance_makes_an_order_claim_non_inferiority():
+    """Pruned error 7.7 % against dense 7.6 %: worse, but by less than 1.5 points."""
+    values = {"exp": [0.077, 0.076, 0.078], "other": [0.076, 0.074, 0.077]}
+    plain = claim(order=["exp", "other"], metrics=["test_error"], test="paired")
+    assert evaluate_claim(pipeline(), plain, tidy(values, "test_error"))["verdict"] != "holds"
+    tolerant = claim(order=["exp", "other"], metrics=["test_error"], test="paired", tolerance=0.015)
+    record = evaluate_claim(pipeline(), tolerant, tidy(values, "test_error"))
+    assert record["verdict"] == "holds"
+    c = record["comparisons"][0]
+    assert (
+        c["effect"] == pytest.approx(0.004 / 3, rel=1e-5)
+        and c["ci_low"] < c["effect"] < c["ci_high"] < 0.015
+    )
+    page = claims_table([{"name": "c", **record}], {})
+    assert "non-inferiority within 1.50%" in page
