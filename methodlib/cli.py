@@ -160,7 +160,8 @@ def _parser() -> argparse.ArgumentParser:
 
     p = command("claims-page", _claims_page, "write the claims page from claims.json")
     p.add_argument("--claims", required=True)
-    p.add_argument("--out", required=True)
+    p.add_argument("--out", required=True, help="claims.md")
+    p.add_argument("--html", help="the same table as HTML, for `snakemake --report`")
 
     p = command("index", _index, "write reports/index.md")
     _pipeline_option(p)
@@ -381,7 +382,7 @@ def _claims(args) -> None:
 def _claims_page(args) -> None:
     from methodlib.report.claims_page import write_claims_page
 
-    write_claims_page(args.claims, args.out)
+    write_claims_page(args.claims, args.out, args.html)
 
 
 def _index(args) -> None:

@@ -177,8 +177,12 @@ class Layout:
     def claims_page(self) -> str:
         return self.report("claims.md")
 
+    def claims_html(self) -> str:
+        return self.report("claims.html")
+
     def all_targets(self) -> list[str]:
         targets = [*self.summary_files(), self.claims(), self.claims_page(), self.index()]
+        targets.append(self.claims_html())
         for study in self.studies_with_runs():
             targets += self.study_targets(study)
         return list(dict.fromkeys(targets))

@@ -62,7 +62,10 @@ class Inputs:
 
     def figure_config(self, wildcards) -> str:
         figure = self.pipeline.reports[wildcards.figure]
-        return json.dumps(figure.model_dump(mode="json"), sort_keys=True)
+        experiments = self.pipeline.reported_experiments(figure.study)
+        labels = {e: self.pipeline.experiments[e].label for e in experiments}
+        # the legend names its experiments: a new `label:` redraws the figure
+        return json.dumps({**figure.model_dump(mode="json"), "labels": labels}, sort_keys=True)
 
     def claims_config(self, wildcards) -> str:
         """Every claim's declaration: editing one in the YAML decides the claims again."""

@@ -243,8 +243,9 @@ rule write_claims_page:
     input:
         f"{REPORTS}/claims.json",
     output:
-        report(
-            f"{REPORTS}/claims.md",
+        md=f"{REPORTS}/claims.md",
+        html=report(
+            f"{REPORTS}/claims.html",
             caption="report/claims.rst",
             category="0 claims",
         ),
@@ -255,7 +256,8 @@ rule write_claims_page:
     benchmark:
         f"{REPORT_BENCHMARKS}/write_claims_page.tsv"
     shell:
-        "methodlib claims-page --claims {input} --out {output} > {log} 2>&1"
+        "methodlib claims-page --claims {input} --out {output.md} --html {output.html}"
+        " > {log} 2>&1"
 
 
 rule write_index:

@@ -29,6 +29,7 @@ from methodlib.report.tables import (  # noqa: E402
     KEYS,
     curve_wide,
     read_tidy,
+    run_rows,
     wide,
 )
 from methodlib.spec import FigureSpec, Pipeline  # noqa: E402
@@ -41,9 +42,9 @@ def figure_frame(pipeline: Pipeline, figure: FigureSpec, tidy: pd.DataFrame) -> 
     if figure.y.startswith(CURVE_PREFIX):
         frame = curve_wide(tidy)
     elif figure.y.endswith("*"):
-        frame = numbered_metrics(tidy[tidy["seed"] != "all"], figure.y, figure.x)
+        frame = numbered_metrics(run_rows(tidy), figure.y, figure.x)
     else:
-        frame = wide(tidy[tidy["seed"] != "all"])
+        frame = wide(run_rows(tidy))
     for column in _columns(figure):
         if column not in frame.columns and "." in column:
             frame[column] = [pipeline.config_field(e, column) for e in frame["experiment"]]
