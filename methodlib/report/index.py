@@ -13,7 +13,7 @@ from methodlib.report.claims_page import claims_table
 from methodlib.report.labels import ensemble_label, experiment_labels
 from methodlib.report.metric_registry import axis_label, format_value, metric_info
 from methodlib.report.pruning_targets import pruning_figures
-from methodlib.report.tables import read_tidy, run_rows
+from methodlib.report.tables import CURVE_PREFIX, DEE_OF, read_tidy, run_rows
 from methodlib.spec import Pipeline
 from methodlib.tasks import get_task
 
@@ -138,14 +138,15 @@ def _table(pipeline: Pipeline, tidy: pd.DataFrame) -> str:
     header = "| Experiment | Seeds | " + " | ".join(axis_label(m) for m in metrics) + " |"
     lines = [header, "|" + "---|" * (len(metrics) + 2)]
     present = set(runs["experiment"])
+    curve = tidy[(tidy["seed"] == "all") & (tidy["metric"] == CURVE_PREFIX + DEE_OF)]
+    dee_size = int(curve["samples"].max()) if len(curve) else None
     for experiment in [e for e in pipeline.experiments if e in present]:  # the file's order
         cells = []
         for metric in metrics:
             if (experiment, metric) not in stats.index:
                 cells.append("")
                 continue
-            row = stats.loc[(experiment, metric)]
-            cells.append(_format(row["mean"], row["std"], metric))
+            cells.append(_cell(stats.loc[(experiment, metric)], metric, dee_size))
         n = int(stats.loc[experiment]["count"].max())
         lines.append(f"| {labels[experiment]} | {n} | " + " | ".join(cells) + " |")
     for experiment, rows in ensembles.groupby("experiment", sort=False):
@@ -155,6 +156,17 @@ def _table(pipeline: Pipeline, tidy: pd.DataFrame) -> str:
         name = ensemble_label(pipeline, experiment, labels[experiment])
         lines.append(f"| {name} | {members} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def _cell(row: pd.Series, metric: str, dee_size: int | None) -> str:
+    """A DEE clipped at either end of the reference curve on every seed is a bound, not a
+    number: "< 1" (worse than one network) or "≥ K" (better than the largest ensemble)."""
+    if metric == "dee" and (row["count"] == 1 or row["std"] == 0):
+        if row["mean"] <= 1.0:
+            return "< 1"
+        if dee_size is not None and row["mean"] >= dee_size:
+            return f"≥ {dee_size}"
+    return _format(row["mean"], row["std"], metric)
 
 
 def _format(mean: float, std: float | None, metric: str) -> str:
