@@ -174,7 +174,7 @@ def plot_figure(
 
 HEIGHT = 3.2
 """Inches of one panel."""
-EXTRA_COLOURS = ["#000000", "#e6ab02", "#1b3a6b", "#66a61e", "#e7298a", "#00bcd4", "#7a0177"]
+EXTRA_COLOURS = ["#000000", "#1b3a6b", "#e7298a", "#66a61e", "#00bcd4", "#e6ab02", "#7a0177"]
 """After tab10's ten colours: ones none of them is close to (seaborn's larger palettes
 repeat tab10's hues in lighter shades)."""
 MAX_BANDS = 4
