@@ -14,10 +14,13 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections import defaultdict
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NamedTuple
+
+from methodlib.job_times import read_benchmark
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
@@ -59,6 +62,44 @@ def write_result(name: str, summary: str, **figures: Any) -> Path:
     path.write_text(json.dumps(record, indent=2) + "\n")
     print(f"{summary}  -> {path.relative_to(ROOT)}")
     return path
+
+
+def benchmark_files(folder: Path, reports: Path) -> Iterator[tuple[str, tuple[str, ...], Path]]:
+    """(rule, wildcard values, path) of each TSV of the `benchmark:` directive: `folder`/<rule>/
+    <values...>.tsv for the runs' rules, `reports`/<rule>/<values...>.tsv or `reports`/<rule>.tsv
+    (inside `folder`) for the report rules of one pipeline file; the report rules of other
+    pipeline files (`folder`/reports/pipelines/...) are left out."""
+    all_reports = folder / "reports"
+    for path in sorted(folder.rglob("*.tsv")):
+        if path.is_relative_to(reports):
+            if reports == all_reports and path.is_relative_to(all_reports / "pipelines"):
+                continue
+            parts = path.relative_to(reports).with_suffix("").parts
+        elif path.is_relative_to(all_reports):
+            continue
+        else:
+            parts = path.relative_to(folder).with_suffix("").parts
+        yield parts[0], parts[1:], path
+
+
+def benchmark_sums(
+    folder: Path, reports: Path, keep: Callable[[str, tuple[str, ...]], bool] | None = None
+) -> dict[str, dict[str, float]]:
+    """Per rule: job count, summed wall and CPU seconds, largest max_rss (MB), of the files of
+    `benchmark_files` for which `keep(rule, values)` holds (all without `keep`)."""
+    sums: dict[str, dict[str, float]] = defaultdict(
+        lambda: {"jobs": 0, "seconds": 0.0, "cpu_seconds": 0.0, "max_rss_mb": 0.0}
+    )
+    for rule, values, path in benchmark_files(folder, reports):
+        timing = read_benchmark(path)
+        if timing is None or (keep is not None and not keep(rule, values)):
+            continue
+        entry = sums[rule]
+        entry["jobs"] += 1
+        entry["seconds"] += timing.seconds
+        entry["cpu_seconds"] += timing.cpu_seconds
+        entry["max_rss_mb"] = max(entry["max_rss_mb"], timing.max_rss_mb)
+    return {rule: {k: round(v, 3) for k, v in entry.items()} for rule, entry in sums.items()}
 
 
 def median(values: list[float]) -> float:

@@ -13,13 +13,11 @@ real figures.
 from __future__ import annotations
 
 import argparse
-import csv
 import os
 import re
-from collections import defaultdict
 from pathlib import Path
 
-from _common import ROOT, snakemake, workflow_copy, write_result
+from _common import ROOT, benchmark_sums, snakemake, workflow_copy, write_result
 
 from methodlib.paths import BENCHMARKS, Layout
 from methodlib.spec import load_pipeline
@@ -48,7 +46,7 @@ def main() -> None:
             }
             print(f"  {target}: {run.wall:.1f} s, {stages[target]['jobs']} jobs", flush=True)
         reports = Layout(pipeline, args.pipeline).reports  # args.pipeline: relative to ROOT
-        per_rule = _benchmark_sums(copy / BENCHMARKS, copy / BENCHMARKS / reports)
+        per_rule = benchmark_sums(copy / BENCHMARKS, copy / BENCHMARKS / reports)
 
     total = sum(stage["seconds"] for stage in stages.values())
     name = (
@@ -80,33 +78,6 @@ def _jobs_done(output: str) -> int:
     """Jobs a run finished: its last `N of M steps (100%) done` line (0 when nothing ran)."""
     done = re.findall(r"(\d+) of \d+ steps \(100%\) done", output)
     return int(done[-1]) if done else 0
-
-
-def _benchmark_sums(folder: Path, reports: Path) -> dict[str, dict[str, float]]:
-    """Per rule: job count, summed wall and CPU seconds, largest max_rss (MB), from the TSVs
-    of the `benchmark:` directive (`folder`/<rule>/... for the runs' rules; `reports`/<rule>/...
-    or `reports`/<rule>.tsv, inside `folder`, for the report rules of the pipeline file)."""
-    sums: dict[str, dict[str, float]] = defaultdict(
-        lambda: {"jobs": 0, "seconds": 0.0, "cpu_seconds": 0.0, "max_rss_mb": 0.0}
-    )
-    for path in sorted(folder.rglob("*.tsv")):
-        parts = path.relative_to(reports if path.is_relative_to(reports) else folder).parts
-        rule = parts[0] if len(parts) > 1 else path.stem
-        with path.open() as f:
-            for row in csv.DictReader(f, delimiter="\t"):
-                entry = sums[rule]
-                entry["jobs"] += 1
-                entry["seconds"] += _number(row.get("s"))
-                entry["cpu_seconds"] += _number(row.get("cpu_time"))
-                entry["max_rss_mb"] = max(entry["max_rss_mb"], _number(row.get("max_rss")))
-    return {rule: {k: round(v, 3) for k, v in entry.items()} for rule, entry in sums.items()}
-
-
-def _number(text: str | None) -> float:
-    try:
-        return float(text)
-    except (TypeError, ValueError):  # "NA" when a job was too short to sample
-        return 0.0
 
 
 if __name__ == "__main__":
