@@ -191,6 +191,16 @@ class TrainingSpec(StrictModel):
     weight_decay: NonNegativeFloat = 0.0
     lr_schedule: Literal["constant", "cosine", "step"] = "constant"
     eval_batch_size: PositiveInt = 1000
+    amp: bool = Field(
+        False,
+        description="mixed precision on CUDA: the training steps under bfloat16 autocast "
+        "(evaluation stays float32); ignored, with a log line, on the CPU",
+    )
+    compile: bool = Field(
+        False,
+        description="torch.compile the model on CUDA (the first steps compile it); ignored, "
+        "with a log line, on the CPU",
+    )
 
 
 Device = Annotated[str, Field(pattern=r"^(auto|cpu|cuda(:\d+)?)$")]
@@ -468,7 +478,7 @@ class Pipeline(StrictModel):
             "dataset": {"name": exp.dataset, **trigger_fields(self.datasets[exp.dataset])},
             "model": exp.model,
             "method": exp.method.model_dump(mode="json"),
-            "training": exp.training.model_dump(mode="json"),
+            "training": trigger_fields(exp.training),
             "init_from": exp.init_from,
         }
 
@@ -760,14 +770,19 @@ def _sweep_point_name(sweep: str, point: dict[str, Any]) -> str:
     return "-".join(parts)
 
 
-UNSET_NOT_A_TRIGGER = {"id_classes"}
-"""Dataset fields added after results were published: left out of the rerun trigger while
-unset, so that adding an optional feature does not rerun every experiment."""
+DEFAULT_NOT_A_TRIGGER: dict[str, Any] = {"id_classes": None, "amp": False, "compile": False}
+"""Fields added after results were published (a dataset's `id_classes`, training's `amp` and
+`compile`), left out of the rerun trigger and the config hash while they hold this value, so
+that adding an optional feature does not rerun every experiment."""
 
 
 def trigger_fields(spec: BaseModel) -> dict[str, Any]:
     dump = spec.model_dump(mode="json")
-    return {k: v for k, v in dump.items() if not (k in UNSET_NOT_A_TRIGGER and v is None)}
+    return {
+        k: v
+        for k, v in dump.items()
+        if not (k in DEFAULT_NOT_A_TRIGGER and v == DEFAULT_NOT_A_TRIGGER[k])
+    }
 
 
 def _check_references(p: Pipeline, invalid: dict[str, set[str]] | None = None) -> list[str]:

@@ -1,0 +1,105 @@
+"""A run's folder is named by its config hash, and Snakemake retrains a run whose hash
+changes: a new optional field must leave the hash of every existing experiment alone while it
+holds its default (`DEFAULT_NOT_A_TRIGGER`), and change it once it is set."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from methodlib.spec import Pipeline, _hash, load_pipeline, validate_pipeline
+
+ROOT = Path(__file__).resolve().parents[1]
+PUBLISHED_TRAINING_FIELDS = (
+    "epochs",
+    "batch_size",
+    "lr",
+    "optimizer",
+    "momentum",
+    "weight_decay",
+    "lr_schedule",
+    "eval_batch_size",
+)
+"""TrainingSpec's fields when the published runs were trained; a field added since (`amp`,
+`compile`) stays out of the hash at its default."""
+
+FROZEN = {
+    "seeds": [0, 1],
+    "defaults": {"device": "cpu", "training": {"epochs": 3, "lr": 0.003}},
+    "datasets": {
+        "digits": {"source": "digits", "limit": 300},
+        "simplex3": {"source": "synthetic", "kind": "simplex", "dim": 3, "n": 300, "components": 2},
+    },
+    "experiments": {
+        "dense": {"dataset": "digits", "model": "lenet300_100", "method": {"name": "dense"}},
+        "sgd": {
+            "dataset": "digits",
+            "model": "lenet5",
+            "method": {"name": "dense"},
+            "training": {
+                "optimizer": "sgd",
+                "lr": 0.05,
+                "momentum": 0.5,
+                "weight_decay": 5e-4,
+                "lr_schedule": "cosine",
+                "batch_size": 64,
+                "eval_batch_size": 500,
+            },
+        },
+        "svd": {
+            "dataset": "digits",
+            "model": "lenet300_100",
+            "method": {"name": "sparse_vd"},
+            "init_from": "dense",
+        },
+        "ddpm": {
+            "dataset": "simplex3",
+            "model": "mlp_denoiser",
+            "method": {"name": "ddpm", "steps": 8},
+        },
+    },
+}
+FROZEN_HASHES = {
+    "dense": "76c6ab2fa1552f7b",
+    "sgd": "2b22cd791a713109",
+    "svd": "96bb347848f863c3",
+    "ddpm": "0fc600f04ca2c7bb",
+}
+"""Computed by the code before `amp` and `compile` existed."""
+
+
+def test_the_hashes_of_a_frozen_pipeline_do_not_move():
+    pipeline = validate_pipeline(FROZEN)
+    assert {e: pipeline.experiment_hash(e) for e in pipeline.experiments} == FROZEN_HASHES
+
+
+def published_hash(pipeline: Pipeline, name: str) -> str:
+    """The hash as the code of the published runs computed it: the training config holds
+    the fields it had then, and nothing else."""
+    resolved = pipeline.resolved_experiment(name)
+    training = pipeline.experiments[name].training.model_dump(mode="json")
+    resolved["training"] = {k: training[k] for k in PUBLISHED_TRAINING_FIELDS}
+    source = pipeline.experiments[name].init_from
+    if source is not None:
+        resolved["init_from_hash"] = published_hash(pipeline, source)
+    return _hash(resolved)
+
+
+@pytest.mark.parametrize(
+    "file",
+    ["pipeline.yaml", *sorted(p.relative_to(ROOT).as_posix() for p in ROOT.glob("configs/*.yaml"))],
+)
+def test_every_experiment_of_the_projects_pipelines_keeps_its_published_hash(file):
+    pipeline = load_pipeline(ROOT / file)
+    for name in pipeline.experiments:
+        assert pipeline.experiment_hash(name) == published_hash(pipeline, name), name
+
+
+@pytest.mark.parametrize("field", ["amp", "compile"])
+def test_turning_a_new_option_on_changes_the_hash(field):
+    config = {**FROZEN, "defaults": {**FROZEN["defaults"]}}
+    config["defaults"]["training"] = {**FROZEN["defaults"]["training"], field: True}
+    pipeline = validate_pipeline(config)
+    assert pipeline.experiment_hash("dense") != FROZEN_HASHES["dense"]
+    assert pipeline.resolved_experiment("dense")["training"][field] is True
