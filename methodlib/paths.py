@@ -164,8 +164,26 @@ class Layout:
             *self.group_metrics(experiments),
         ]
 
+    def dvc_metric_stems(self) -> list[tuple[str, str]]:
+        """(study, file stem) of every DVC metrics file: each experiment of a study with runs,
+        and `<experiment>_ensemble` for each one with an `ensemble` block."""
+        stems = []
+        for study in self.studies_with_runs():
+            for e in self.pipeline.experiments_in(study):
+                stems.append((study, e))
+                if self.pipeline.experiments[e].ensemble is not None:
+                    stems.append((study, f"{e}_ensemble"))
+        return stems
+
+    def dvc_metric_files(self) -> list[str]:
+        """`reports/metrics/<study>/<stem>.json`, named one by one (a `directory()` output
+        would hold Snakemake's timestamp file, which `dvc metrics show` lists as a row)."""
+        return [
+            self.report(f"metrics/{study}/{stem}.json") for study, stem in self.dvc_metric_stems()
+        ]
+
     def summary_files(self) -> list[str]:
-        return [self.report(f) for f in ("metrics.csv", "metrics", "curves.csv")]
+        return [self.report("metrics.csv"), self.report("curves.csv"), *self.dvc_metric_files()]
 
     def index(self) -> str:
         return self.report("index.md")

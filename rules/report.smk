@@ -22,8 +22,10 @@ rule aggregate_all:
         INPUTS.study_tables,
     output:
         csv=f"{REPORTS}/metrics.csv",
-        dvc=directory(f"{REPORTS}/metrics"),
+        dvc=LAYOUT.dvc_metric_files(),
         curves=f"{REPORTS}/curves.csv",
+    params:
+        dvc_dir=lambda wildcards, output: os.path.join(os.path.dirname(output.csv), "metrics"),
     conda:
         ENV
     log:
@@ -31,7 +33,7 @@ rule aggregate_all:
     benchmark:
         f"{REPORT_BENCHMARKS}/aggregate_all.tsv"
     shell:
-        "methodlib combine --out-csv {output.csv} --out-metrics {output.dvc}"
+        "methodlib combine --out-csv {output.csv} --out-metrics {params.dvc_dir}"
         " --out-curves {output.curves} {input} > {log} 2>&1"
 
 

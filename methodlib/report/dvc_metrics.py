@@ -16,6 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from methodlib.io import atomic_dir
+from methodlib.paths import Layout
 from methodlib.report.tables import CURVE_PREFIX, run_rows
 from methodlib.spec import Pipeline
 
@@ -34,31 +35,31 @@ def study_metrics(pipeline: Pipeline, study: str) -> list[str]:
 
 
 def experiment_rows(pipeline: Pipeline, frame: pd.DataFrame) -> dict[tuple[str, str], dict]:
-    """{(study, file stem): {metric: mean over seeds, ..., "seeds": n}}."""
+    """{(study, file stem): {metric: mean over seeds, ..., "seeds": n}} for every file that
+    `Layout.dvc_metric_stems` names (the rule's outputs), whatever the table holds."""
     out: dict[tuple[str, str], dict] = {}
-    for study in pipeline.study_names():
+    for study, stem in Layout(pipeline).dvc_metric_stems():
         metrics = study_metrics(pipeline, study)
-        rows = frame[frame["experiment"].isin(pipeline.experiments_in(study))]
-        rows = rows[rows["metric"].isin(metrics)]
-        runs = run_rows(rows)
-        for experiment, per_run in runs.groupby("experiment"):
-            means = per_run.groupby("metric")["value"].mean()
-            out[(study, experiment)] = {
-                **{m: round(float(v), 6) for m, v in means.items()},
-                "seeds": int(per_run["seed"].nunique()),
-            }
-        groups = rows[rows["seed"] == "all"]
-        for experiment, group in groups.groupby("experiment"):
+        experiment = stem.removesuffix(ENSEMBLE_SUFFIX)
+        rows = frame[(frame["experiment"] == experiment) & frame["metric"].isin(metrics)]
+        if stem.endswith(ENSEMBLE_SUFFIX) and experiment in pipeline.experiments:
+            group = rows[rows["seed"] == "all"]
             values = group.groupby("metric")["value"].first()
-            out[(study, experiment + ENSEMBLE_SUFFIX)] = {
-                **{m: round(float(v), 6) for m, v in values.items()},
-                "members": int(group["samples"].max()),
-            }
+            size = int(group["samples"].max()) if len(group) else 0
+            out[(study, stem)] = {**_rounded(values), "members": size}
+        else:
+            runs = run_rows(rows)
+            means = runs.groupby("metric")["value"].mean()
+            out[(study, stem)] = {**_rounded(means), "seeds": int(runs["seed"].nunique())}
     return out
 
 
+def _rounded(values: pd.Series) -> dict[str, float]:
+    return {m: round(float(v), 6) for m, v in values.items()}
+
+
 def write_dvc_metrics(pipeline: Pipeline, frame: pd.DataFrame, out_dir: str | Path) -> None:
-    """Write the folder whole or not at all."""
+    """Write the folder whole or not at all (files of removed experiments go with it)."""
     with atomic_dir(out_dir) as tmp:
         for (study, stem), values in experiment_rows(pipeline, frame).items():
             path = Path(tmp) / study / f"{stem}.json"
