@@ -14,6 +14,7 @@ in `methodlib/tasks/`), and so is whether the inputs are standardised.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import math
 import random
@@ -228,6 +229,7 @@ def fit(
     if checkpoint is not None and checkpoint.path.exists():
         start_epoch, log = _resume(checkpoint, seed, model, steppers, method)
 
+    autocast = accelerate(model, training, device, name)
     x_train, y_train = data.train.x.to(device), data.train.y.to(device)
     x_val, y_val = data.val.x.to(device), data.val.y.to(device)
     bs = training.batch_size
@@ -259,7 +261,8 @@ def fit(
                 if factor is not None:
                     for group in stepper.optimizer.param_groups:
                         group["lr"] = group["initial_lr"] * factor
-                loss = stepper.loss(model, x, y, ctx)
+                with autocast():
+                    loss = stepper.loss(model, x, y, ctx)
                 if not torch.isfinite(loss):
                     what = f"{stepper.name} loss" if stepper.name else "loss"
                     raise RunError(
@@ -292,6 +295,32 @@ def fit(
         if checkpoint is not None:
             _save_state(checkpoint, seed, epoch + 1, model, steppers, method, log)
     return log, start_epoch
+
+
+def accelerate(
+    model: nn.Module, training: TrainingSpec, device: torch.device, name: str
+) -> Callable[[], contextlib.AbstractContextManager]:
+    """Apply `training.compile` to `model` (in place, so its state_dict keeps its keys) and
+    return the context of a training step: bfloat16 autocast with `training.amp` (bfloat16
+    keeps float32's range, so no loss scaling and no scaler state in the checkpoint), else
+    none. Both are for CUDA: on another device they are ignored with a line in the log."""
+    if device.type != "cuda":
+        for option in ("amp", "compile"):
+            if getattr(training, option):
+                print(
+                    f"{name}: training.{option} is ignored on {device} (CUDA only)", file=sys.stderr
+                )
+        return contextlib.nullcontext
+    if training.compile:
+        model.compile()
+    if not training.amp:
+        return contextlib.nullcontext
+    if not torch.cuda.is_bf16_supported():
+        raise RunError(
+            f"{name}: training.amp uses bfloat16, which {torch.cuda.get_device_name(device)} "
+            "does not support; set training.amp: false"
+        )
+    return lambda: torch.autocast("cuda", dtype=torch.bfloat16)
 
 
 def load_weights(run_dir: Path) -> dict[str, torch.Tensor]:

@@ -136,3 +136,13 @@ def test_objectives_step_before_the_loss_in_order_and_are_logged(tmp_path, data_
     log = pd.read_csv(out / "train_log.csv")
     assert list(log.columns[-2:]) == ["first_loss", "second_loss"]
     assert (log["first_loss"] > 0).all()
+
+
+def test_amp_and_compile_are_ignored_on_the_cpu_with_a_log_line(tmp_path, data_root, capsys):
+    plain = run(tiny_pipeline(), tmp_path, data_root, "plain")
+    capsys.readouterr()
+    options = run(tiny_pipeline(training={"amp": True, "compile": True}), tmp_path, data_root, "o")
+    err = capsys.readouterr().err
+    assert "exp seed 0: training.amp is ignored on cpu (CUDA only)" in err
+    assert "exp seed 0: training.compile is ignored on cpu (CUDA only)" in err
+    np.testing.assert_array_equal(probs(plain), probs(options))
