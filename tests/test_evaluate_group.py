@@ -17,7 +17,7 @@ from methodlib.evaluate_group import evaluate_group, member_subsets
 from methodlib.io import read_json, write_json, write_npz
 from methodlib.metrics.selective import risk_coverage_curve
 from methodlib.metrics.uncertainty import reliability_bins
-from methodlib.report.tables import COLUMNS, headline, summary, tidy_from_runs
+from methodlib.report.tables import COLUMNS, headline, run_rows, tidy_from_runs
 from methodlib.spec import validate_pipeline
 from methodlib.tasks.classification_eval import doubling_sizes, prediction_metrics
 
@@ -189,5 +189,25 @@ def test_tidy_rows_of_runs_groups_and_curves(tmp_path: Path) -> None:
         ["all", 2],
     ]
     assert not headline(tidy)["metric"].str.startswith("curve_").any()
-    stats = summary(tidy)["exp"]
-    assert "group_test_calibrated_nll" in stats and not any(k.startswith("curve_") for k in stats)
+
+
+def test_disjoint_ensembles_are_rows_of_their_own_not_runs(tmp_path: Path) -> None:
+    """Four members give two disjoint pairs (seeds 0+1 and 2+3): independent ensembles that a
+    claim can test over, kept out of every per-run summary."""
+    runs = [write_run(tmp_path, seed) for seed in range(4)]
+    for run in runs:
+        evaluate_run(run)
+    group = tmp_path / "exp" / "group" / "metrics.json"
+    record = evaluate_group(
+        "exp", [r / "predictions.npz" for r in runs], group, group.parent / "c.csv"
+    )
+    assert [(d["samples"], d["members"]) for d in record["disjoint"]] == [(2, [0, 1]), (2, [2, 3])]
+    pair = np.mean([random_probs(1, s)[0] for s in (0, 1)], axis=0)
+    assert record["disjoint"][0]["metrics"]["test_nll"] == pytest.approx(
+        -np.mean(np.log(pair[np.arange(EXAMPLES), LABELS]))
+    )
+    raw = {**RAW, "seeds": [0, 1, 2, 3]}
+    tidy = tidy_from_runs(validate_pipeline(raw), [*(r / "metrics.json" for r in runs), group])
+    nll = tidy[tidy["metric"] == "test_nll"]
+    assert sorted(nll["seed"]) == ["0", "0+1", "1", "2", "2+3", "3", "all"]
+    assert sorted(run_rows(nll)["seed"]) == ["0", "1", "2", "3"]
