@@ -80,7 +80,7 @@ def comparison_cell(record: dict[str, Any], labels: dict[str, str]) -> str:
         text = (
             f"{name}, one-sided, DEE(k) < k at each k ≥ 2: {passed} of {len(comparisons)} points "
             f"pass; weakest {labels.get(worst['a'], worst['a'])} at k = {worst['samples']}: "
-            f"DEE − k = {worst['effect']:+.2f}, p = {_p(worst['p_value'])}"
+            f"DEE − k = {worst['effect']:+.2f}, {_p(worst['p_value'])}"
         )
         if record["excluded"]:
             text += f"; {len(record['excluded'])} points unreadable (DEE or k ≥ the reference size)"
@@ -101,7 +101,7 @@ def comparison_cell(record: dict[str, Any], labels: dict[str, str]) -> str:
         lines.append(
             f"{metric_info(metric).display}, {_arm(c['a'], labels)} − "
             f"{_arm(c['b'], labels)}: Δ = {effect}, {c['ci_level']:.0%} CI {interval}"
-            f"{margin}; {TEST_NAMES[c['test']]} ({sided}) p = {_p(c['p_value'])}, "
+            f"{margin}; {TEST_NAMES[c['test']]} ({sided}) {_p(c['p_value'])}, "
             f"n = {c['n_a']}/{c['n_b']}"
         )
     return "<br>".join(lines)
@@ -119,8 +119,8 @@ def _signed(metric: str, value: float) -> str:
 
 def _p(p: float | None) -> str:
     if p is None:
-        return "—"
-    return "< 0.0001" if p < 1e-4 else f"{p:.4f}"
+        return "p —"
+    return "p < 0.0001" if p < 1e-4 else f"p = {p:.4f}"
 
 
 HEADER = ("claim", "paper", "ours: mean ± sd (seeds)", "test at α = 0.05", "verdict")
