@@ -183,7 +183,8 @@ PREAMBLE_TEXT = (
     "method's mean minus the second's, with its 90 % confidence interval (it excludes zero "
     "exactly when the one-sided test passes).\n\n*not shown*: the difference is within these "
     "seeds' noise; *contradicted*: significant the other way; *undecided*: fewer than two "
-    "seeds. The claims are declared under `claims:` in the pipeline file (`studies/*.yaml`)."
+    "seeds. The claims are declared under `claims:` in the pipeline file or the files it "
+    "includes."
 )
 
 
