@@ -194,9 +194,10 @@ def _validate(args) -> None:
     print(f"  experiments: {len(pipeline.experiments)}")
     print(f"  runs:        {len(pipeline.runs())} (experiment × seed)")
     for study in pipeline.study_names():
+        claims = sum(c.study == study for c in pipeline.claims.values())
         print(
             f"  study {study}: {len(pipeline.experiments_in(study))} experiment(s), "
-            f"{len(pipeline.figures_in(study))} figure(s)"
+            f"{len(pipeline.figures_in(study))} figure(s), {claims} claim(s)"
         )
 
 
