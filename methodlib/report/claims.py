@@ -132,17 +132,16 @@ def reference_size(pipeline: Pipeline, study: str, tidy: pd.DataFrame) -> int:
 
 
 def _below_samples(
-    pipeline: Pipeline, claim: ClaimSpec, tidy: pd.DataFrame
+    claim: ClaimSpec, tidy: pd.DataFrame, size: int
 ) -> tuple[dict, list[dict], list[dict]]:
     """DEE(k) < k at every readable k ≥ 2. A point is unreadable when k is at or beyond the
     reference ensemble's size K (DEE ≤ K there by construction) or when a seed's DEE is
     clipped at K ("≥ K": the run beats every ensemble measured). A DEE clipped at 1 ("< 1") is
     an upper bound and counts as it is (conservative for this claim)."""
-    size = reference_size(pipeline, claim.study, tidy)
     arms, comparisons, excluded = {}, [], []
+    curves = run_rows(tidy[tidy["metric"] == "curve_dee"])
     for experiment in claim.below_samples:
-        rows = run_rows(tidy)
-        rows = rows[(rows["experiment"] == experiment) & (rows["metric"] == "curve_dee")]
+        rows = curves[curves["experiment"] == experiment]
         final = arm_values(tidy, experiment, "dee")
         arms[experiment] = {"dee": _summary(final) if len(final) else None}
         for k, points in rows.groupby("samples"):
@@ -165,8 +164,8 @@ def evaluate_claim(pipeline: Pipeline, claim: ClaimSpec, tidy: pd.DataFrame) -> 
     elif claim.equivalent:
         arms, comparisons = _equivalent(claim, tidy)
     else:
-        arms, comparisons, excluded = _below_samples(pipeline, claim, tidy)
         extra["reference_size"] = reference_size(pipeline, claim.study, tidy)
+        arms, comparisons, excluded = _below_samples(claim, tidy, extra["reference_size"])
     arm_list = [{"arm": arm, "metrics": arms[arm]} for arm in claim.arms() if arm in arms]
     return {
         "study": claim.study,

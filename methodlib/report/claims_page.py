@@ -10,6 +10,7 @@ from typing import Any
 
 from methodlib.io import atomic_path, read_json
 from methodlib.report.metric_registry import format_value, metric_info
+from methodlib.report.tables import dee_bound
 
 MARKS = {
     "holds": "✅ holds",
@@ -42,11 +43,8 @@ def _dee(s: dict[str, Any] | None, size: int | None) -> str:
     """DEE clipped at the curve's ends reads as a bound, not as the bound's number."""
     if s is None:
         return "—"
-    if s["mean"] <= 1.0 and (s["sd"] or 0) == 0:
-        return f"< 1 ({s['n']})"
-    if size and s["mean"] >= size and (s["sd"] or 0) == 0:
-        return f"≥ {size} ({s['n']})"
-    return _mean_sd("dee", s)
+    bound = dee_bound(s["mean"], s["sd"], size)
+    return f"{bound} ({s['n']})" if bound else _mean_sd("dee", s)
 
 
 def ours(record: dict[str, Any], labels: dict[str, str]) -> str:

@@ -38,8 +38,9 @@ def experiment_rows(pipeline: Pipeline, frame: pd.DataFrame) -> dict[tuple[str, 
     """{(study, file stem): {metric: mean over seeds, ..., "seeds": n}} for every file that
     `Layout.dvc_metric_stems` names (the rule's outputs), whatever the table holds."""
     out: dict[tuple[str, str], dict] = {}
+    metrics_of = {s: study_metrics(pipeline, s) for s in pipeline.study_names()}
     for study, stem in Layout(pipeline).dvc_metric_stems():
-        metrics = study_metrics(pipeline, study)
+        metrics = metrics_of[study]
         experiment = stem.removesuffix(ENSEMBLE_SUFFIX)
         rows = frame[(frame["experiment"] == experiment) & frame["metric"].isin(metrics)]
         if stem.endswith(ENSEMBLE_SUFFIX) and experiment in pipeline.experiments:

@@ -13,7 +13,7 @@ from methodlib.report.claims_page import claims_table
 from methodlib.report.labels import ensemble_label, experiment_labels
 from methodlib.report.metric_registry import axis_label, format_value, metric_info
 from methodlib.report.pruning_targets import pruning_figures
-from methodlib.report.tables import CURVE_PREFIX, DEE_OF, read_tidy, run_rows
+from methodlib.report.tables import CURVE_PREFIX, DEE_OF, dee_bound, read_tidy, run_rows
 from methodlib.spec import Pipeline
 from methodlib.tasks import get_task
 
@@ -159,14 +159,9 @@ def _table(pipeline: Pipeline, tidy: pd.DataFrame) -> str:
 
 
 def _cell(row: pd.Series, metric: str, dee_size: int | None) -> str:
-    """A DEE clipped at either end of the reference curve on every seed is a bound, not a
-    number: "< 1" (worse than one network) or "≥ K" (better than the largest ensemble)."""
-    if metric == "dee" and (row["count"] == 1 or row["std"] == 0):
-        if row["mean"] <= 1.0:
-            return "< 1"
-        if dee_size is not None and row["mean"] >= dee_size:
-            return f"≥ {dee_size}"
-    return _format(row["mean"], row["std"], metric)
+    """The mean ± sd of a metric; a DEE clipped on every seed as its bound (`dee_bound`)."""
+    bound = dee_bound(row["mean"], row["std"], dee_size) if metric == "dee" else None
+    return bound or _format(row["mean"], row["std"], metric)
 
 
 def _format(mean: float, std: float | None, metric: str) -> str:

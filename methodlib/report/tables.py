@@ -64,6 +64,19 @@ def run_rows(frame: pd.DataFrame) -> pd.DataFrame:
 DEE_OF = "test_calibrated_nll"
 
 
+def dee_bound(mean: float, sd: float | None, size: int | None) -> str | None:
+    """A DEE clipped at an end of the reference curve (1 or its size K) on every seed is a
+    bound, not a number: "< 1" (worse than one network) or "≥ K" (better than the largest
+    ensemble measured); None when the value reads as itself."""
+    if sd is not None and not pd.isna(sd) and sd != 0:
+        return None
+    if mean <= 1.0:
+        return "< 1"
+    if size and mean >= size:
+        return f"≥ {size}"
+    return None
+
+
 def add_dee(pipeline: Pipeline, study: str, frame: pd.DataFrame) -> pd.DataFrame:
     """Rows `dee` and `curve_dee`: the deep-ensemble equivalent of every run (and ensemble) on
     the dataset and model of the study's `dee_reference`, read off that deep ensemble's
