@@ -4,7 +4,7 @@ LM's perplexity, diversity, memorisation of the training texts, lengths).
 A run saves `sample_ids` (n, max_len) of compact token ids and `samples`, their texts (n = the
 test split's size unless the method's `samples` says), `reference`, the test texts, and
 `samples_<key>`/`sample_ids_<key>` for each extra sample set of the method (TEncDM's
-fewer-step samplers, `steps_5`, ...); texts are stored as fixed-width unicode (no pickles).
+fewer-step samplers, `steps_5`, ...; a key of `main_set_keys` holds the main set); texts are stored as fixed-width unicode (no pickles).
 The log has `val_loss` (and a column for each loss term the method names). The metrics are in
 `text_eval.py`, imported when a run is evaluated."""
 
@@ -83,6 +83,8 @@ class Text(Task):
         ]
         for key in extra[0] if extra else []:
             sets[f"_{key}"] = torch.cat([part[key].cpu() for part in extra]).numpy()
+        for key in method.main_set_keys():
+            sets[f"_{key}"] = sets[""]
         outputs = {"reference": np.array(data.texts["test"], dtype=str)}
         for suffix, ids in sets.items():
             outputs[f"sample_ids{suffix}"] = ids

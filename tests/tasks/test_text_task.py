@@ -52,6 +52,17 @@ def test_test_outputs_are_decoded_rows_beside_the_test_texts():
     assert all(v.dtype.kind in "Ui" for v in outputs.values())  # no pickled objects
 
 
+def test_a_main_set_key_saves_the_main_set_under_it():
+    class Reused(FixedRows):
+        def main_set_keys(self):
+            return ("again",)
+
+    method = Reused(ArLM.Config(name="ar_lm", samples=3), "transformer_tiny", INFO)
+    outputs = TASK.test_outputs(method, method.build_model(), data(), batch_size=2, device="cpu")
+    assert outputs["samples_again"].tolist() == outputs["samples"].tolist() == ["the"] * 3
+    assert (outputs["sample_ids_again"] == outputs["sample_ids"]).all()
+
+
 def test_validation_columns_are_the_loss_terms():
     torch.manual_seed(0)
     method = ArLM(ArLM.Config(name="ar_lm"), "transformer_tiny", INFO)

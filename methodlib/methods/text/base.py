@@ -89,3 +89,8 @@ class TextMethod(Method):
     ) -> dict[str, torch.Tensor]:
         """More sets of `n` rows, saved as `samples_<key>` beside the main ones."""
         return {}
+
+    def main_set_keys(self) -> tuple[str, ...]:
+        """Keys of extra sets that would be drawn exactly as the main set is (same weights,
+        same sampler): the main set is saved under them instead of drawing it again."""
+        return ()

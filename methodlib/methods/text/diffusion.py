@@ -256,7 +256,14 @@ class TextDiffusion(TextMethod):
         return {
             f"steps_{k}": self.tokens(model, self.sample_latents(model, n, device, k))
             for k in self.config.steps_curve
+            if k != self.config.sampling_steps
         }
+
+    def main_set_keys(self) -> tuple[str, ...]:
+        """The point of `steps_curve` at `sampling_steps` is the main set itself: drawing it
+        again would cost a full sampling pass for a second draw of the same distribution."""
+        steps = self.config.sampling_steps
+        return (f"steps_{steps}",) if steps in self.config.steps_curve else ()
 
     def on_epoch_end(self, model: nn.Module, ctx: EpochContext) -> None:
         self._ema_catch_up(model)

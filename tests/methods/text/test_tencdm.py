@@ -58,7 +58,7 @@ def tiny_encoder(tmp_path_factory) -> str:
 
 
 def tencdm(encoder: str, max_len: int = 8, **fields) -> TEncDM:
-    config = TEncDMConfig(encoder=encoder, sampling_steps=4, **fields)
+    config = TEncDMConfig(encoder=encoder, **{"sampling_steps": 4, **fields})
     return TEncDM(config, "transformer_tiny", text_info(max_len))
 
 
@@ -182,6 +182,14 @@ def test_samples_have_rows_of_ids_starting_with_cls(tiny_encoder):
     assert sorted(extra) == ["steps_1", "steps_2"]
     assert all(v.shape == (3, 8) for v in extra.values())
     assert method.sample_latents(model, 2, "cpu", steps=2).shape == (2, 8, 16)
+    assert method.main_set_keys() == ()
+
+
+def test_the_curve_point_at_the_main_step_count_is_not_drawn_again(tiny_encoder):
+    method, model, _ = started(tiny_encoder, sampling_steps=2, steps_curve=[1, 2])
+    model.eval()
+    assert sorted(method.extra_samples(model, 3, "cpu")) == ["steps_1"]
+    assert method.main_set_keys() == ("steps_2",)
 
 
 def train(method, model, x, steps: int, lr: float = 3e-3) -> list[float]:
