@@ -162,6 +162,25 @@ class FortunesDatasetSpec(TextFields):
     path: str = Field("/usr/share/games/fortunes", description="folder of the fortune files")
 
 
+class GrammarDatasetSpec(TextFields):
+    """Sentences drawn from a seeded probabilistic context-free grammar of English
+    (`methodlib/data/grammar.py`): a language a small model can learn, with an exact judge
+    (the grammatical share of generated texts and their true probability). The grammar is
+    stored with the prepared splits (`grammar.json`)."""
+
+    source: Literal["grammar"]
+    n: PositiveInt = Field(4000, description="sentences in all splits together")
+    grammar_seed: NonNegativeInt = Field(0, description="draws the grammar's probabilities")
+    max_words: PositiveInt = Field(16, description="longer sentences are redrawn")
+    sentence_seed: NonNegativeInt = Field(0, description="draws the sentences")
+
+    @model_validator(mode="after")
+    def _length_range(self) -> GrammarDatasetSpec:
+        if self.max_words < self.min_words:
+            raise ValueError(f"max_words {self.max_words} is below min_words {self.min_words}")
+        return self
+
+
 class LocalTextDatasetSpec(TextFields):
     """The user's text file: one text per line, or DiffuSeq/TEncDM JSON lines {src, trg}."""
 
@@ -175,6 +194,7 @@ DatasetSpec = Annotated[
     | LocalDatasetSpec
     | SyntheticDatasetSpec
     | FortunesDatasetSpec
+    | GrammarDatasetSpec
     | LocalTextDatasetSpec,
     Field(discriminator="source"),
 ]

@@ -32,8 +32,9 @@ from methodlib.io import atomic_dir, write_json, write_npz
 SPLITS = ("train", "val", "test")
 OOD_SPLIT = "ood"
 FORMAT_VERSION = 1
-TEXT_SOURCES = ("fortunes", "local_text")
+TEXT_SOURCES = ("fortunes", "grammar", "local_text")
 TEXTS_FILE = "texts.json"
+GRAMMAR_FILE = "grammar.json"  # the `grammar` source's grammar: its exact judge
 
 
 def prepare_dataset(name: str, spec, out_dir: str | Path) -> dict:
@@ -84,7 +85,8 @@ def prepare_dataset(name: str, spec, out_dir: str | Path) -> dict:
 def prepare_text(name: str, spec, out_dir: str | Path) -> dict:
     """A text dataset: cleaned texts split at random (`split.seed`), `{split}.npz` holding the
     rows of compact token ids (`x`) and their lengths (`y`), `texts.json` the texts themselves
-    (what generated texts are compared with), `meta.json` the compact vocabulary."""
+    (what generated texts are compared with), `meta.json` the compact vocabulary, and for the
+    `grammar` source `grammar.json`, the grammar the texts were drawn from."""
     tokenizer = load_tokenizer(resolve_tokenizer(spec.tokenizer))
     corpus = clean(load_text_source(spec), tokenizer, spec.max_len, spec.min_words)
     n = len(corpus.texts) if spec.limit is None else min(spec.limit, len(corpus.texts))
@@ -110,6 +112,9 @@ def prepare_text(name: str, spec, out_dir: str | Path) -> dict:
             }
         write_json(tmp / TEXTS_FILE, stored)
         checksums[TEXTS_FILE] = file_sha256(tmp / TEXTS_FILE)
+        if corpus.grammar is not None:
+            write_json(tmp / GRAMMAR_FILE, corpus.grammar.to_json())
+            checksums[GRAMMAR_FILE] = file_sha256(tmp / GRAMMAR_FILE)
         meta = {
             "name": name,
             "format_version": FORMAT_VERSION,

@@ -8,7 +8,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from methodlib.data.prepare import FORMAT_VERSION, OOD_SPLIT, SPLITS, TEXTS_FILE, file_sha256
+from methodlib.data.prepare import (
+    FORMAT_VERSION,
+    GRAMMAR_FILE,
+    OOD_SPLIT,
+    SPLITS,
+    TEXTS_FILE,
+    file_sha256,
+)
 from methodlib.errors import RunError
 from methodlib.io import read_json
 
@@ -77,3 +84,13 @@ def _load_text(folder: Path, meta: dict) -> Prepared:
             splits[split] = Split(torch.from_numpy(data["x"]), torch.from_numpy(data["y"]))
     texts = read_json(_checked(folder, meta, TEXTS_FILE))["texts"]
     return Prepared(meta=meta, texts=texts, **splits)
+
+
+def load_grammar(prepared: Prepared, folder: str | Path):
+    """The grammar a `grammar` dataset was drawn from (checked against its checksum), or None
+    for any other dataset."""
+    if GRAMMAR_FILE not in prepared.meta.get("checksums", {}):
+        return None
+    from methodlib.data.grammar import Grammar
+
+    return Grammar.load(_checked(Path(folder), prepared.meta, GRAMMAR_FILE))

@@ -4,6 +4,9 @@ token ids and back.
 Sources (nothing is downloaded):
 - `fortunes`: the quotations of Debian's `fortunes` package (about 15,000, in
   /usr/share/games/fortunes; `apt-get install fortunes`), short English texts of every register;
+- `grammar`: sentences of a seeded probabilistic context-free grammar of English
+  (`data/grammar.py`), whose exact judge is the grammar itself; duplicates are kept (they are
+  part of the distribution);
 - `local_text`: the user's own file, one text per line (`lines`), or DiffuSeq/TEncDM-style
   JSON lines with `src` and `trg` (`pairs`, QQP paraphrases): the targets are the texts, the
   sources are kept beside them for conditional models.
@@ -21,6 +24,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -36,6 +40,7 @@ SPECIALS = ("[PAD]", "[CLS]", "[SEP]", "[UNK]")
 class TextCorpus:
     texts: list[str]
     sources: list[str] | None = None  # the conditioning texts of `pairs` (QQP's questions)
+    grammar: Any = None  # the `grammar` source's Grammar, stored with the prepared data
 
 
 def default_tokenizer() -> str:
@@ -74,6 +79,12 @@ def load_tokenizer(folder: str):
 def load_text_source(spec) -> TextCorpus:
     if spec.source == "fortunes":
         return fortune_texts(Path(spec.path))
+    if spec.source == "grammar":
+        from methodlib.data.grammar import Grammar
+
+        grammar = Grammar.seeded(spec.grammar_seed)
+        texts = grammar.sentences(spec.n, spec.min_words, spec.max_words, spec.sentence_seed)
+        return TextCorpus(texts, grammar=grammar)
     path = Path(spec.path).expanduser()
     if not path.is_file():
         raise RunError(f"text file not found: {path} (set datasets.<name>.path)")
@@ -128,21 +139,22 @@ def normalise(text: str) -> str:
 
 def clean(corpus: TextCorpus, tokenizer, max_len: int, min_words: int) -> TextCorpus:
     """Normalised texts of at least `min_words` words whose tokens fit a row of `max_len`
-    (with [CLS] and [SEP]); exact duplicates (ignoring case) keep their first occurrence."""
+    (with [CLS] and [SEP]); exact duplicates (ignoring case) keep their first occurrence,
+    except in a grammar's corpus, where they are draws of the distribution like any other."""
     seen: set[str] = set()
     keep_texts, keep_sources = [], []
     sources = corpus.sources or [None] * len(corpus.texts)
     for text, source in zip(corpus.texts, sources, strict=True):
         text = normalise(text)
         key = text.lower() if source is None else f"{normalise(source).lower()}\t{text.lower()}"
-        if len(text.split()) < min_words or key in seen:
+        if len(text.split()) < min_words or (key in seen and corpus.grammar is None):
             continue
         if len(tokenizer.encode(text, add_special_tokens=False).ids) > max_len - 2:
             continue
         seen.add(key)
         keep_texts.append(text)
         keep_sources.append(None if source is None else normalise(source))
-    return TextCorpus(keep_texts, None if corpus.sources is None else keep_sources)
+    return TextCorpus(keep_texts, None if corpus.sources is None else keep_sources, corpus.grammar)
 
 
 def build_vocab(tokenizer, texts: list[str]) -> list[int]:

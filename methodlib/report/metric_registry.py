@@ -106,6 +106,9 @@ _ENTRIES = (
     _m("mean_length", "Mean length", "tokens", None, ".1f"),
     _m("std_length", "Length sd", "tokens", None, ".1f"),
     _m("empty_fraction", "Empty texts", "%", "lower", ".1%"),
+    _m("grammatical", "Grammatical share", "%", "higher", ".1%"),
+    _m("grammar_nll", "True NLL per word", "nats", "lower", ".3f"),
+    _m("grammar_nll_reference", "True NLL per word of the test texts", "nats", None, ".3f"),
     _m("decoder_acc_clean", "Decoder accuracy on clean latents", "%", "higher", ".1%"),
     _m("x0_norm_data", "Norm of clean latents", None, None, ".3f"),
     # train_log.csv columns (tasks' and methods' `log_columns`, train.py's common ones)
@@ -156,7 +159,7 @@ def _family_member(base: str, suffix: str) -> str:
 
 _TEXT_SETS = "|".join(
     ("mauve", "judge_ppl", "distinct_2", "self_bleu", "memorization")
-    + ("mean_length", "std_length", "empty_fraction")
+    + ("mean_length", "std_length", "empty_fraction", "grammatical", "grammar_nll")
 )
 
 Rule = Callable[[re.Match[str]], MetricInfo]

@@ -31,6 +31,8 @@ TEXT_METRICS = (
     "mean_length",
     "std_length",
     "empty_fraction",
+    "grammatical",
+    "grammar_nll",
 )
 """Metrics of one generated set; a method's extra sets add them with a suffix
 (`mauve_steps_5`)."""
@@ -38,7 +40,12 @@ TEXT_METRICS = (
 
 class Text(Task):
     name = "text"
-    metrics = (*TEXT_METRICS, *(f"{m}_*" for m in TEXT_METRICS), "judge_ppl_reference")
+    metrics = (
+        *TEXT_METRICS,
+        *(f"{m}_*" for m in TEXT_METRICS),
+        "judge_ppl_reference",
+        "grammar_nll_reference",
+    )
     log_columns = ("val_loss",)
     text_data = True
     index_links = "Generated texts"

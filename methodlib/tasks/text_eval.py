@@ -1,6 +1,8 @@
 """The text task's evaluation: every text metric (`metrics/text.py`) of each generated set
 against the test texts, with MiniLM features for `mauve` and the dataset's judge LM for
-`judge_ppl`; metrics of an extra set carry its key (`mauve_steps_5`)."""
+`judge_ppl`; on a `grammar` dataset also the exact judge (`grammatical`, the share of texts
+the grammar derives, and `grammar_nll`, their true NLL per word; `grammar_nll_reference` is the
+test texts' own); metrics of an extra set carry its key (`mauve_steps_5`)."""
 
 from __future__ import annotations
 
@@ -34,12 +36,17 @@ def evaluate_text(
     """metrics.json of a text run; `data` is its prepared dataset (the training texts, for
     `memorization`), `judge` the dataset's judge LM (`judge_ppl`, skipped without one)."""
     from methodlib.data import load_prepared
+    from methodlib.data.grammar import grammar_scores
+    from methodlib.data.prepared import load_grammar
     from methodlib.metrics.text import text_metrics
     from methodlib.text_judge import TextJudge, sentence_features
 
     if data is None:
         raise RunError(f"{run_dir}: a text run is evaluated with its prepared data (--data)")
-    train = load_prepared(data).texts["train"]
+    prepared = load_prepared(data)
+    train = prepared.texts["train"]
+    grammar = load_grammar(prepared, data)
+    lengths = (prepared.meta["spec"]["min_words"], prepared.meta["spec"].get("max_words"))
     sets, reference = text_sets(run_dir / "predictions.npz")
     ref_features = sentence_features(reference)
     scorer = TextJudge(judge) if judge is not None else None
@@ -48,9 +55,14 @@ def evaluate_text(
         scores = text_metrics(texts, reference, train, sentence_features(texts), ref_features)
         if scorer is not None:
             scores["judge_ppl"] = scorer.perplexity(texts)
+        if grammar is not None:
+            exact = grammar_scores(grammar, texts, *lengths)
+            scores["grammatical"], scores["grammar_nll"] = exact.grammatical, exact.nll
         metrics.update({f"{name}{suffix}": value for name, value in scores.items()})
     if scorer is not None:
         metrics["judge_ppl_reference"] = scorer.perplexity(reference)
+    if grammar is not None:
+        metrics["grammar_nll_reference"] = grammar_scores(grammar, reference, *lengths).nll
     metrics.update(record["model_stats"])
     metrics["train_seconds"] = record["train_seconds"]
     return run_result(record, metrics)
