@@ -79,3 +79,27 @@ def test_sample_tables_are_linked_from_the_index():
 def test_evaluation_needs_the_prepared_data(tmp_path):
     with pytest.raises(RunError, match="--data"):
         TASK.evaluate(tmp_path, record("text"), judge=None, data=None)
+
+
+def test_a_grammar_dataset_is_judged_exactly(tmp_path):
+    from methodlib.data import prepare_dataset
+    from methodlib.data.grammar import Grammar
+    from methodlib.io import write_npz
+    from methodlib.spec import GrammarDatasetSpec
+
+    spec = GrammarDatasetSpec(source="grammar", n=60, max_len=24, max_words=10)
+    prepare_dataset("g", spec, tmp_path / "data")
+    own = Grammar.seeded(0).sentences(4, 3, 10, seed=5)
+    samples = [*own, "sleeps the dog", "dog the"]  # 4 of 6 grammatical
+    reference = Grammar.seeded(0).sentences(6, 3, 10, seed=6)
+    write_npz(
+        tmp_path / "run" / "predictions.npz",
+        samples=np.array(samples),
+        samples_steps_5=np.array(own[:2] + ["the the"] * 4),
+        reference=np.array(reference),
+    )
+    result = TASK.evaluate(tmp_path / "run", record("text"), judge=None, data=tmp_path / "data")
+    values = result["metrics"]
+    assert values["grammatical"] == pytest.approx(4 / 6)
+    assert values["grammatical_steps_5"] == pytest.approx(2 / 6)
+    assert values["grammar_nll"] > 0 and values["grammar_nll_reference"] > 0
