@@ -131,6 +131,7 @@ class Grammar:
     words: dict[str, dict[str, float]]
     seed: int | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    _lengths: dict[tuple[int, int], float] = field(default_factory=dict, repr=False, compare=False)
 
     # ---- construction and storage
 
@@ -279,10 +280,14 @@ class Grammar:
         return math.log(prob) if prob > 0 else -math.inf
 
     def length_logprob(self, min_words: int, max_words: int) -> float:
-        """log P(min_words ≤ length ≤ max_words) of a sentence drawn from the grammar."""
-        _, _, _, _, wildcard = self._tables
-        total = sum(self._inside([wildcard] * n) for n in range(min_words, max_words + 1))
-        return math.log(total) if total > 0 else -math.inf
+        """log P(min_words ≤ length ≤ max_words) of a sentence drawn from the grammar, computed
+        once per range (every sample set of a run is scored against the same one)."""
+        key = (min_words, max_words)
+        if key not in self._lengths:
+            _, _, _, _, wildcard = self._tables
+            total = sum(self._inside([wildcard] * n) for n in range(min_words, max_words + 1))
+            self._lengths[key] = math.log(total) if total > 0 else -math.inf
+        return self._lengths[key]
 
 
 def _normalised(values) -> np.ndarray:
