@@ -3,13 +3,17 @@ estimated time from the benchmark files of earlier runs (`methodlib.job_times`);
 each failed job's log path and last lines (`methodlib.failed_logs`), where `show-failed-logs`
 would print whole training logs (profiles/default turns that off; the SLURM profile keeps
 it, for SLURM's own logs of a job that the cluster killed). Neither handler may stop or fail
-the workflow."""
+the workflow.
+
+`onstart` also turns off Snakemake's default job rate limiter for a local run: its timers
+cost the default pipeline a third of a core (`methodlib.rate_limiter` says why)."""
 
 from snakemake.io import strip_wildcard_constraints
 from snakemake.logging import logger
 
 from methodlib.failed_logs import failed_logs_message
 from methodlib.job_times import PlannedJob, estimate
+from methodlib.rate_limiter import drop_default_rate_limiter
 
 
 def planned_job(job):
@@ -23,6 +27,10 @@ def planned_job(job):
 
 
 onstart:
+    try:
+        logger.info(drop_default_rate_limiter(workflow))
+    except Exception as exc:  # a speed-up: never the reason a run fails
+        logger.info(f"Job rate limiter: kept ({type(exc).__name__}: {exc})")
     try:
         parallel = workflow._cores if workflow.local_exec else None
         jobs = [planned_job(job) for job in workflow.dag.needrun_jobs()]

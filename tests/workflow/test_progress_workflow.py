@@ -1,6 +1,7 @@
 """The console of a real `snakemake` run (rules/progress.smk): a time estimate at the start,
 from the benchmark files of earlier runs, and a failed job's log path and last lines instead
-of its whole log."""
+of its whole log; and Snakemake's default job rate limiter off for a local run, a limit the
+user sets kept (methodlib.rate_limiter)."""
 
 from __future__ import annotations
 
@@ -25,12 +26,20 @@ def pipeline(lr: float = 0.003) -> dict:
     return {**tiny, "experiments": {"mlp": mlp}, "reports": {}, "claims": {}}
 
 
-def run(project: Path, lr: float = 0.003, check: bool = True) -> str:
+def run(project: Path, *options: str, lr: float = 0.003, check: bool = True) -> str:
     """Build both seeds' metrics.json (no reports: they would only add jobs); the console."""
     (project / CONFIG).write_text(yaml.safe_dump(pipeline(lr)))
     targets = layout(project, CONFIG).run_files("mlp", "metrics.json")
     result = sh(
-        "snakemake", "--cores", "2", *targets, "--configfile", CONFIG, cwd=project, check=check
+        "snakemake",
+        "--cores",
+        "2",
+        *targets,
+        "--configfile",
+        CONFIG,
+        *options,
+        cwd=project,
+        check=check,
     )
     return result.stdout + result.stderr
 
@@ -41,7 +50,9 @@ def estimate_line(console: str) -> str:
 
 def test_estimate_from_earlier_runs_and_short_failure_output(tmp_path):
     project = copy_project(tmp_path)
-    assert estimate_line(run(project)).startswith("Time estimate: none (5 jobs")
+    console = run(project)
+    assert estimate_line(console).startswith("Time estimate: none (5 jobs")
+    assert "Job rate limiter: off for this local run" in console
 
     paths = layout(project, CONFIG)
     seed0, seed1 = (project / paths.run_dir("mlp", s) for s in (0, 1))
@@ -51,7 +62,9 @@ def test_estimate_from_earlier_runs_and_short_failure_output(tmp_path):
         (
             project / "results/benchmarks" / rule / seed1.relative_to(project / "results")
         ).with_suffix(".tsv").unlink()
-    line = estimate_line(run(project))
+    console = run(project, "--max-jobs-per-timespan", "50/2s")
+    assert "Job rate limiter: kept (50 jobs per 2 s, as set)" in console
+    line = estimate_line(console)
     assert "of job time for 4 jobs" in line and "with 2 core(s)" in line, line
     assert "2 timed by an earlier run of the same config" in line, line
     assert "2 by other seeds or configs of the same experiment" in line, line
