@@ -15,7 +15,7 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -100,6 +100,46 @@ def benchmark_sums(
         entry["cpu_seconds"] += timing.cpu_seconds
         entry["max_rss_mb"] = max(entry["max_rss_mb"], timing.max_rss_mb)
     return {rule: {k: round(v, 3) for k, v in entry.items()} for rule, entry in sums.items()}
+
+
+RUN_RULES = ("train_run", "evaluate_run", "evaluate_group")  # wildcard 0 is the experiment
+SHARED_RULES = ("prepare_dataset", "train_judge")  # wildcard 0 is the dataset
+
+
+def study_seconds(
+    pipeline: Any, files: Iterable[tuple[str, tuple[str, ...], Path]], cores: int
+) -> dict[str, dict[str, float]]:
+    """Per study with timed jobs, from `benchmark_files` entries: its runs and how many were
+    trained here (`train_run` files), the job count, wall and CPU seconds of its runs' jobs
+    (RUN_RULES), the wall seconds of the shared jobs (SHARED_RULES) of the datasets it uses,
+    and alone_seconds = (job + shared seconds) / cores: what its `study_<name>` target takes on
+    its own with every core busy. The one definition both default_pipeline.py and
+    profile_rules.py report."""
+    studies: dict[str, dict[str, float]] = defaultdict(
+        lambda: {"jobs": 0, "runs_timed": 0, "job_seconds": 0.0, "cpu_seconds": 0.0}
+    )
+    shared: dict[str, float] = defaultdict(float)
+    for rule, values, path in files:
+        timing = read_benchmark(path)
+        if timing is None or not values:
+            continue
+        if rule in SHARED_RULES:
+            shared[values[0]] += timing.seconds
+        elif rule in RUN_RULES and values[0] in pipeline.experiments:
+            entry = studies[pipeline.experiments[values[0]].study]
+            entry["jobs"] += 1
+            entry["runs_timed"] += rule == "train_run"
+            entry["job_seconds"] += timing.seconds
+            entry["cpu_seconds"] += timing.cpu_seconds
+    table = {}
+    for study, entry in studies.items():
+        experiments = pipeline.experiments_in(study)
+        datasets = {pipeline.experiments[e].dataset for e in experiments}
+        entry["runs"] = sum(len(pipeline.seeds_of(e)) for e in experiments)
+        entry["shared_seconds"] = sum(shared[d] for d in datasets)
+        entry["alone_seconds"] = (entry["job_seconds"] + entry["shared_seconds"]) / cores
+        table[study] = {k: round(v, 1) for k, v in entry.items()}
+    return dict(sorted(table.items(), key=lambda item: -item[1]["alone_seconds"]))
 
 
 def median(values: list[float]) -> float:

@@ -26,7 +26,6 @@ import resource
 import subprocess
 import sys
 import time
-from collections import defaultdict
 from pathlib import Path
 
 import psutil
@@ -35,19 +34,17 @@ from _common import (
     SNAKEMAKE,
     benchmark_files,
     benchmark_sums,
+    study_seconds,
     target,
     workflow_copy,
     write_result,
 )
 
-from methodlib.job_times import read_benchmark
 from methodlib.paths import BENCHMARKS, Layout
 from methodlib.spec import load_pipeline
 
 DEFAULT = "pipeline.yaml"
 LIMIT_SECONDS = 2 * 3600  # the README's promise for the default pipeline on 2 cores
-RUN_RULES = ("train_run", "evaluate_run", "evaluate_group")  # wildcard 0 is the experiment
-SHARED_RULES = ("prepare_dataset", "train_judge")  # wildcard 0 is the dataset
 
 
 def main() -> None:
@@ -77,9 +74,8 @@ def main() -> None:
         cores = len(os.sched_getaffinity(0))
         reports = Layout(pipeline, args.pipeline).reports  # args.pipeline: relative to ROOT
         per_rule = benchmark_sums(where / BENCHMARKS, where / BENCHMARKS / reports)
-        per_study = _study_seconds(pipeline, where / BENCHMARKS, where / BENCHMARKS / reports)
-    for entry in per_study.values():
-        entry["alone_seconds"] = round((entry["job_seconds"] + entry["shared_seconds"]) / cores, 1)
+        files = benchmark_files(where / BENCHMARKS, where / BENCHMARKS / reports)
+        per_study = study_seconds(pipeline, files, cores)
     name = (
         "default_pipeline"
         if args.pipeline == DEFAULT
@@ -139,30 +135,6 @@ def _run_logged(command: list[str], cwd: Path, logs: Path) -> tuple[float, float
     if code != 0:
         sys.exit(f"snakemake failed ({code}) after {wall:.0f} s: see {log}\n{output[-3000:]}")
     return wall, cpu, own_cpu, output
-
-
-def _study_seconds(pipeline, folder: Path, reports: Path) -> dict[str, dict[str, float]]:
-    """Per study: job and CPU seconds of its runs' jobs (RUN_RULES), and of the shared jobs
-    (SHARED_RULES) of the datasets it uses."""
-    studies: dict[str, dict[str, float]] = defaultdict(
-        lambda: {"jobs": 0, "job_seconds": 0.0, "cpu_seconds": 0.0, "shared_seconds": 0.0}
-    )
-    shared: dict[str, float] = defaultdict(float)
-    for rule, values, path in benchmark_files(folder, reports):
-        timing = read_benchmark(path)
-        if timing is None or not values:
-            continue
-        if rule in SHARED_RULES:
-            shared[values[0]] += timing.seconds
-        elif rule in RUN_RULES and values[0] in pipeline.experiments:
-            entry = studies[pipeline.experiments[values[0]].study]
-            entry["jobs"] += 1
-            entry["job_seconds"] += timing.seconds
-            entry["cpu_seconds"] += timing.cpu_seconds
-    for study, entry in studies.items():
-        datasets = {pipeline.experiments[e].dataset for e in pipeline.experiments_in(study)}
-        entry["shared_seconds"] = sum(shared[d] for d in datasets)
-    return {s: {k: round(v, 1) for k, v in e.items()} for s, e in sorted(studies.items())}
 
 
 def _jobs_done(output: str) -> int:

@@ -25,13 +25,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from _common import RESULTS, ROOT, benchmark_files, benchmark_sums, write_result
+from _common import (
+    RESULTS,
+    ROOT,
+    RUN_RULES,
+    benchmark_files,
+    benchmark_sums,
+    study_seconds,
+    write_result,
+)
 
 from methodlib.job_times import duration, read_benchmark
 from methodlib.paths import BENCHMARKS, DEFAULT_PIPELINE, HASH, Layout
 from methodlib.spec import Pipeline, load_pipeline
-
-RUN_RULES = ("train_run", "evaluate_run")
 
 
 def main() -> None:
@@ -52,7 +58,8 @@ def main() -> None:
     per_rule = benchmark_sums(folder, reports, keep=lambda _, values: is_current(values, current))
     per_rule = dict(sorted(per_rule.items(), key=lambda item: -item[1]["seconds"]))
     per_experiment = experiment_times(pipeline, kept)
-    per_study = study_times(pipeline, per_experiment)
+    cores = len(os.sched_getaffinity(0))
+    per_study = study_seconds(pipeline, kept, cores)
     timed_runs = sum(e["train_run"]["seeds"] for e in per_experiment.values())
     total = sum(r["seconds"] for r in per_rule.values())
     stamps = [path.stat().st_mtime for _, _, path in kept]
@@ -130,22 +137,6 @@ def experiment_times(pipeline: Pipeline, files) -> dict[str, dict[str, Any]]:
     return dict(sorted(table.items(), key=lambda item: -_run_seconds(item[1])))
 
 
-def study_times(pipeline: Pipeline, per_experiment: dict[str, dict]) -> dict[str, dict]:
-    """Per study: the summed train_run and evaluate_run wall seconds of its experiments, and
-    how many of its runs were timed (job time, not the wall time of `study_<name>`)."""
-    table = {}
-    for study in pipeline.study_names():
-        experiments = [e for e in pipeline.experiments_in(study) if e in per_experiment]
-        if not pipeline.experiments_in(study):
-            continue
-        table[study] = {
-            "runs": sum(len(pipeline.seeds_of(e)) for e in pipeline.experiments_in(study)),
-            "runs_timed": sum(per_experiment[e]["train_run"]["seeds"] for e in experiments),
-            "seconds": round(sum(_run_seconds(per_experiment[e]) for e in experiments), 1),
-        }
-    return dict(sorted(table.items(), key=lambda item: -item[1]["seconds"]))
-
-
 def _run_seconds(entry: dict[str, Any]) -> float:
     return sum(entry[rule]["seconds"] for rule in RUN_RULES)
 
@@ -190,15 +181,19 @@ def to_markdown(record: dict[str, Any]) -> str:
     ]
     lines += [
         "",
-        "## Per study (train_run + evaluate_run)",
+        "## Per study",
         "",
-        "| study | runs timed | wall (s) | wall |",
-        "|---|---:|---:|---:|",
+        "Its runs' jobs (train_run, evaluate_run, evaluate_group), the prepared data and "
+        "judges of its datasets, and the two over the cores: what `study_<name>` takes alone.",
+        "",
+        f"| study | runs timed | job wall (s) | data and judges (s) "
+        f"| alone on {machine['usable_cores']} cores |",
+        "|---|---:|---:|---:|---:|",
     ]
     for study, s in per_study.items():
         lines.append(
-            f"| {study} | {s['runs_timed']} of {s['runs']} | {s['seconds']:.0f} "
-            f"| {duration(s['seconds'])} |"
+            f"| {study} | {s['runs_timed']:.0f} of {s['runs']:.0f} | {s['job_seconds']:.0f} "
+            f"| {s['shared_seconds']:.0f} | {duration(s['alone_seconds'])} |"
         )
     lines += [
         "",

@@ -52,3 +52,34 @@ def test_sums_count_this_pipelines_report_rules_and_current_configs(tmp_path, be
     assert current["train_run"]["jobs"] == 2 and current["train_run"]["seconds"] == 30.0
     tiny = folder / "reports" / "pipelines" / "configs" / "tiny"
     assert common.benchmark_sums(folder, tiny)["aggregate_all"]["seconds"] == 50.0
+
+
+def test_a_studys_time_alone_is_its_runs_and_its_datasets_shared_jobs(tmp_path, bench):
+    common, _ = bench
+    from methodlib.spec import load_pipeline
+
+    pipeline = load_pipeline(ROOT / "configs" / "tiny.yaml")
+    experiment = next(iter(pipeline.experiments))
+    study, dataset = (
+        pipeline.experiments[experiment].study,
+        pipeline.experiments[experiment].dataset,
+    )
+    folder = tmp_path / "benchmarks"
+    write(folder / "train_run" / experiment / NEW / "seed0.tsv", 10, cpu=8)
+    write(folder / "evaluate_run" / experiment / NEW / "seed0.tsv", 2, cpu=1)
+    write(folder / "prepare_dataset" / dataset / f"{OLD}.tsv", 4)
+    write(folder / "prepare_dataset" / "other_dataset" / f"{OLD}.tsv", 100)  # not its dataset
+    write(folder / "train_run" / "not_an_experiment" / NEW / "seed0.tsv", 100)
+
+    files = common.benchmark_files(folder, folder / "reports")
+    entry = common.study_seconds(pipeline, files, cores=2)[study]
+    runs = sum(len(pipeline.seeds_of(e)) for e in pipeline.experiments_in(study))
+    assert entry == {
+        "jobs": 2,
+        "runs_timed": 1,
+        "job_seconds": 12.0,
+        "cpu_seconds": 9.0,
+        "runs": runs,
+        "shared_seconds": 4.0,
+        "alone_seconds": 8.0,
+    }

@@ -51,7 +51,8 @@ class Text(Task):
     index_links = "Generated texts"
 
     def needs_judge(self, dataset: Any) -> bool:
-        return True
+        # A grammar corpus is judged exactly by its grammar; a judge LM would only cost time.
+        return dataset.source != "grammar"
 
     def evaluation_reads_data(self) -> bool:
         return True

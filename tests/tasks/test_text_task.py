@@ -88,6 +88,7 @@ def test_a_grammar_dataset_is_judged_exactly(tmp_path):
     from methodlib.spec import GrammarDatasetSpec
 
     spec = GrammarDatasetSpec(source="grammar", n=60, max_len=24, max_words=10)
+    assert not TASK.needs_judge(spec), "the grammar is the judge: no judge LM is trained"
     prepare_dataset("g", spec, tmp_path / "data")
     own = Grammar.seeded(0).sentences(4, 3, 10, seed=5)
     samples = [*own, "sleeps the dog", "dog the"]  # 4 of 6 grammatical
