@@ -7,8 +7,9 @@ after N jobs Snakemake re-selects jobs about N times a second, each round checki
 every ready job. Measured on the default pipeline (2 cores, ~300 ready jobs): the Snakemake
 process used 25.6 CPU-minutes in 77 minutes, a third of a core taken from the training jobs.
 Without the limiter Snakemake selects jobs only when one starts or ends, which is all a local
-run needs, and exits as soon as its last job ends (a pending timer keeps it alive up to one
-timespan after that; a longer timespan would trade that for fewer rounds).
+run needs. A longer timespan in a profile is no substitute: it only slows the rounds, and the
+last pending timer (a non-daemon thread) keeps Snakemake alive up to one timespan after its
+last job.
 
 A user who sets `--max-jobs-per-timespan` to anything but the default keeps it, and so does any
 cluster run (the SLURM profile relies on it). Reaches into `workflow.scheduler`, which Snakemake
@@ -28,14 +29,15 @@ def drop_default_rate_limiter(workflow: Any) -> str:
     return a line saying what was done, for the console."""
     if not workflow.local_exec:
         return "Job rate limiter: kept (cluster run)."
-    limiter = getattr(getattr(workflow, "scheduler", None), "job_rate_limiter", "missing")
-    if limiter == "missing":
+    scheduler = getattr(workflow, "scheduler", None)
+    if not hasattr(scheduler, "job_rate_limiter"):
         return "Job rate limiter: kept (this Snakemake has no scheduler.job_rate_limiter)."
+    limiter = scheduler.job_rate_limiter
     if limiter is None:
         return "Job rate limiter: none."
     if (limiter.max_jobs, limiter.timespan) != SNAKEMAKE_DEFAULT:
         return (
             f"Job rate limiter: kept ({limiter.max_jobs} jobs per {limiter.timespan:g} s, as set)."
         )
-    workflow.scheduler.job_rate_limiter = None
+    scheduler.job_rate_limiter = None
     return "Job rate limiter: off for this local run (jobs are picked when one starts or ends)."
