@@ -1,7 +1,7 @@
 """`methodlib`: the command line that users call (`validate`, `methods`, `schema`) and that the
 workflow's rules call (`prepare`, `train`, `train-judge`, `evaluate`, `evaluate-group`,
-`aggregate`, `combine`, `plot`, `curves`, `plot-samples`, `plot-autoencoder`, `plot-pruning`,
-`plot-kept`,
+`aggregate`, `combine`, `plot`, `curves`, `plot-samples`, `plot-inpainting`,
+`plot-autoencoder`, `plot-pruning`, `plot-kept`,
 `plot-reliability`, `index`). Every command validates the pipeline file with the same
 models."""
 
@@ -111,6 +111,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("logs", nargs="+", help="train_log.csv of each seed (run folders seed<N>)")
 
     p = command("plot-samples", _plot_samples, "draw generated samples next to test data")
+    p.add_argument("--experiment", required=True)
+    p.add_argument("--out", required=True)
+    p.add_argument("predictions", help="predictions.npz of the experiment's first seed")
+
+    p = command("plot-inpainting", _plot_inpainting, "draw an imputation run's imputations")
     p.add_argument("--experiment", required=True)
     p.add_argument("--out", required=True)
     p.add_argument("predictions", help="predictions.npz of the experiment's first seed")
@@ -332,6 +337,12 @@ def _plot_samples(args) -> None:
     from methodlib.report.sample_plots import plot_samples
 
     plot_samples(args.experiment, args.predictions, args.out)
+
+
+def _plot_inpainting(args) -> None:
+    from methodlib.report.inpainting_plots import plot_inpainting
+
+    plot_inpainting(args.experiment, args.predictions, args.out)
 
 
 def _sample_table(args) -> None:

@@ -14,7 +14,9 @@ class ModelEntry:
     interface: str | None = None
     """How methods use it beyond its task: None for a plain forward pass (the classifiers, the
     denoisers' forward(x, t)), "autoencoder" for `dcgan`, whose methods reach into its
-    generator, encoder and discriminators."""
+    generator, encoder and discriminators, "flow" for `realnvp` (sample and log-density) and
+    "gan" for `mlp_gan` (generator and discriminator), the MH samplers' proposals, "latent_vae" for `vae_mlp` (the fully connected VAEs of
+    `methods/latent_vi/`)."""
 
 
 MODEL_CATALOG: dict[str, ModelEntry] = {
@@ -25,9 +27,15 @@ MODEL_CATALOG: dict[str, ModelEntry] = {
     "mlp_denoiser": ModelEntry("generation"),
     "conv_denoiser": ModelEntry("generation"),
     "dcgan": ModelEntry("generation", "autoencoder"),
+    "realnvp": ModelEntry("generation", "flow"),
+    "mlp_gan": ModelEntry("generation", "gan"),
+    "vae_mlp": ModelEntry("generation", "latent_vae"),
     "transformer_tiny": ModelEntry("text"),
     "transformer_small": ModelEntry("text"),
     "transformer_base": ModelEntry("text"),
+    "imputation_mlp": ModelEntry("imputation"),
+    "imputation_mlp_large": ModelEntry("imputation"),
+    "mean_field_logreg": ModelEntry("estimator"),
 }
 """`_bn` variants add batch norm. The transformer sizes are for text methods, which build their
 own networks from the size."""

@@ -79,10 +79,38 @@ IdClasses = Annotated[
 ]
 
 
+NoiseShare = Annotated[
+    float,
+    Field(
+        0.0,
+        ge=0,
+        lt=1,
+        description="replace this share of the training and validation images by images of "
+        "uniform noise (seeded by the split's seed; the test split stays clean): robust VI",
+    ),
+]
+
+
 def _distinct_classes(classes: list[int] | None) -> list[int] | None:
     if classes is not None and len(set(classes)) != len(classes):
         raise ValueError("id_classes must be distinct")
     return classes
+
+
+class MissingSpec(StrictModel):
+    """Which entries of the test split are missing, for the imputation task: the same mask for
+    every method on the dataset, drawn from `seed` (`methodlib/methods/imputation/masks.py`).
+    `mcar`: each entry independently with probability `rate`; `half`: the `side` half of
+    every image; `square`: a `size` × `size` square of every image at a random place. Training
+    data stay complete; methods draw their own training masks."""
+
+    kind: Literal["mcar", "half", "square"]
+    rate: float = Field(0.5, gt=0, lt=1, description="mcar: the probability of a missing entry")
+    side: Literal["top", "bottom", "left", "right"] = Field(
+        "bottom", description="half: the half of the image that is missing"
+    )
+    size: PositiveInt = Field(4, description="square: the missing square's side, in pixels")
+    seed: NonNegativeInt = 0
 
 
 class EmbeddedDatasetSpec(StrictModel):
@@ -94,8 +122,24 @@ class EmbeddedDatasetSpec(StrictModel):
         None, description="use at most this many examples (stratified), for quick pipelines"
     )
     id_classes: IdClasses = None
+    missing: MissingSpec | None = Field(None, description="the imputation task's test mask")
+    noise_share: NoiseShare = 0.0
 
     _classes = field_validator("id_classes")(_distinct_classes)
+
+
+class SklearnTabularDatasetSpec(StrictModel):
+    """A small table shipped inside scikit-learn (features only; the class, where there is one,
+    stratifies the splits), for the imputation task: `missing` says which test entries are
+    hidden. Features are standardised with the training split's statistics. Without
+    `missing` the table serves tasks that read it whole (the MC gradient study's logistic
+    regression on breast_cancer's classes)."""
+
+    source: Literal["sklearn_tabular"]
+    name: Literal["breast_cancer", "wine", "diabetes"]
+    missing: MissingSpec | None = Field(None, description="the imputation task's test mask")
+    split: SplitSpec = SplitSpec()
+    limit: PositiveInt | None = None
 
 
 class LocalDatasetSpec(StrictModel):
@@ -110,6 +154,8 @@ class LocalDatasetSpec(StrictModel):
         True, description="keep the distribution's own test set as the test split (paper numbers)"
     )
     id_classes: IdClasses = None
+    noise_share: NoiseShare = 0.0
+    missing: MissingSpec | None = Field(None, description="the imputation task's test mask")
 
     _classes = field_validator("id_classes")(_distinct_classes)
 
@@ -118,10 +164,14 @@ class SyntheticDatasetSpec(StrictModel):
     """A mixture generated from a seed on a constrained domain, for generative models whose
     noise lives on the data's own domain: Betas on the cube [0, 1]^dim, Dirichlets on the
     simplex of `dim` coordinates, von Mises-Fisher distributions on the unit sphere in R^dim.
-    The label of an example is its mixture component (splits are stratified by it)."""
+    The label of an example is its mixture component (splits are stratified by it).
+
+    `ring`, `banana` and `mixture2d` (`components` Gaussians on a circle) are 2-D targets whose
+    density is known in closed form (`methodlib/data/densities.py`): explicit samplers train
+    on the density, the splits are exact draws from it; `dim` must be 2."""
 
     source: Literal["synthetic"]
-    kind: Literal["cube", "simplex", "sphere"]
+    kind: Literal["cube", "simplex", "sphere", "ring", "banana", "mixture2d"]
     dim: int = Field(
         ge=2, le=64, description="cube dimension, simplex coordinates K, sphere ambient dimension"
     )
@@ -133,9 +183,20 @@ class SyntheticDatasetSpec(StrictModel):
 
     @model_validator(mode="after")
     def _enough_examples(self) -> SyntheticDatasetSpec:
+        if self.kind in DENSITY_KINDS and self.dim != 2:
+            raise ValueError(f"kind {self.kind!r} is two-dimensional; set dim: 2")
         if self.n < 10 * self.components:
             raise ValueError(f"n = {self.n} is too few for {self.components} components")
         return self
+
+
+DENSITY_KINDS = ("ring", "banana", "mixture2d")
+"""The `synthetic` kinds whose density is known in closed form (`methodlib/data/densities.py`)."""
+
+
+def has_density(spec: BaseModel) -> bool:
+    """Whether a dataset's examples are draws of a target known in closed form."""
+    return isinstance(spec, SyntheticDatasetSpec) and spec.kind in DENSITY_KINDS
 
 
 class TextFields(StrictModel):
@@ -191,6 +252,7 @@ class LocalTextDatasetSpec(TextFields):
 
 DatasetSpec = Annotated[
     EmbeddedDatasetSpec
+    | SklearnTabularDatasetSpec
     | LocalDatasetSpec
     | SyntheticDatasetSpec
     | FortunesDatasetSpec
@@ -790,10 +852,17 @@ def _sweep_point_name(sweep: str, point: dict[str, Any]) -> str:
     return "-".join(parts)
 
 
-DEFAULT_NOT_A_TRIGGER: dict[str, Any] = {"id_classes": None, "amp": False, "compile": False}
-"""Fields added after results were published (a dataset's `id_classes`, training's `amp` and
-`compile`), left out of the rerun trigger and the config hash while they hold this value, so
-that adding an optional feature does not rerun every experiment."""
+DEFAULT_NOT_A_TRIGGER: dict[str, Any] = {
+    "id_classes": None,
+    "noise_share": 0.0,
+    "missing": None,
+    "amp": False,
+    "compile": False,
+}
+"""Fields added after results were published (a dataset's `id_classes`, `noise_share` and
+`missing`, training's `amp` and `compile`), left out of the rerun trigger and the config hash
+while they hold this value, so that adding an optional feature does not rerun every
+experiment."""
 
 
 def trigger_fields(spec: BaseModel) -> dict[str, Any]:
@@ -824,6 +893,16 @@ def _check_references(p: Pipeline, invalid: dict[str, set[str]] | None = None) -
                 f"experiments.{name}.dataset: {exp.dataset!r} is {kind} dataset, but method "
                 f"{exp.method.name!r} is for the {exp.method.task} task"
             )
+        elif getattr(exp.method, "needs_density", False) and not has_density(
+            p.datasets[exp.dataset]
+        ):
+            problems.append(
+                f"experiments.{name}.dataset: method {exp.method.name!r} needs a target whose "
+                f"density is known; {exp.dataset!r} is not a `synthetic` dataset of kind "
+                f"{', '.join(DENSITY_KINDS)}"
+            )
+        elif problem := get_task(exp.method.task).dataset_problem(p.datasets[exp.dataset]):
+            problems.append(f"experiments.{name}.dataset: {exp.dataset!r} {problem}")
         if exp.study not in studies | invalid.get("studies", set()):
             problems.append(
                 f"experiments.{name}.study: {exp.study!r} is not declared under studies"

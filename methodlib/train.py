@@ -99,6 +99,7 @@ def data_info(data: Prepared) -> DataInfo:
         len(data.train),
         meta.get("domain", "cube"),
         text,
+        meta.get("density"),
     )
 
 

@@ -100,6 +100,26 @@ rule plot_samples:
         " > {log} 2>&1"
 
 
+rule plot_inpainting:
+    input:
+        INPUTS.first_seed_predictions,
+    output:
+        report(
+            f"{REPORTS}/inpainting/{{experiment}}.png",
+            caption="report/inpainting.rst",
+            category="samples",
+        ),
+    conda:
+        ENV
+    log:
+        f"{REPORT_LOGS}/plot_inpainting/{{experiment}}.log",
+    benchmark:
+        f"{REPORT_BENCHMARKS}/plot_inpainting/{{experiment}}.tsv"
+    shell:
+        "methodlib plot-inpainting --experiment {wildcards.experiment} --out {output} {input}"
+        " > {log} 2>&1"
+
+
 rule table_samples:
     input:
         INPUTS.first_seed_predictions,

@@ -46,6 +46,8 @@ def prepare_dataset(name: str, spec, out_dir: str | Path) -> dict:
     id_classes = getattr(spec, "id_classes", None)
     if id_classes is not None:
         splits = split_domains(splits, id_classes, name)
+    if getattr(spec, "noise_share", 0.0) > 0:
+        splits = add_noise(splits, spec.noise_share, raw.scale, spec.split.seed)
     train_x = splits["train"][0].astype(np.float64) / raw.scale
     axes = (0, *range(2, train_x.ndim))  # all but the channel (image) or coordinate axis
     mean = train_x.mean(axis=axes)
@@ -72,6 +74,7 @@ def prepare_dataset(name: str, spec, out_dir: str | Path) -> dict:
             },
             "scale": raw.scale,
             "domain": raw.domain,
+            **({"density": raw.density} if raw.density else {}),  # closed-form targets only
             "mean": mean.tolist(),
             "std": np.maximum(std, 1e-8).tolist(),
             "checksums": checksums,
@@ -134,6 +137,28 @@ def prepare_text(name: str, spec, out_dir: str | Path) -> dict:
         }
         write_json(tmp / "meta.json", meta)
     return meta
+
+
+def add_noise(
+    splits: dict[str, tuple[np.ndarray, np.ndarray]], share: float, scale: float, seed: int
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Replace `share` of the training and validation images (a seeded draw) by images of
+    independent uniform pixels on [0, `scale`], for robust VI's noisy data (Figurnov et al.
+    2016); the test split stays clean, labels stay (generation ignores them). Replacing,
+    not adding, keeps a run's cost the same at every share."""
+    rng = np.random.default_rng([seed, 19])
+    noisy = dict(splits)
+    for split in ("train", "val"):
+        x, y = splits[split]
+        x = x.copy()
+        picked = rng.permutation(len(x))[: round(share * len(x))]
+        shape = (len(picked), *x.shape[1:])
+        if np.issubdtype(x.dtype, np.integer):
+            x[picked] = rng.integers(0, int(scale) + 1, size=shape)
+        else:
+            x[picked] = rng.uniform(0.0, scale, size=shape)
+        noisy[split] = (x, y)
+    return noisy
 
 
 def split_domains(

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from methodlib.errors import RunError
+from methodlib.spec import has_density
 
 DOMAINS = ("cube", "simplex", "sphere")
 """Where a dataset's examples live (after dividing by the scale): [0, 1]^d (images included),
@@ -33,6 +34,7 @@ class RawData:
     x_test: np.ndarray | None = None  # the distribution's own test set, when it has one
     y_test: np.ndarray | None = None
     domain: str = "cube"
+    density: dict | None = None  # a closed-form target's `densities.density` arguments
 
 
 def load_source(spec) -> RawData:
@@ -41,6 +43,10 @@ def load_source(spec) -> RawData:
         return _mnist5k()
     if spec.source == "digits":
         return _digits()
+    if spec.source == "sklearn_tabular":
+        return sklearn_table(spec.name)
+    if spec.source == "synthetic" and has_density(spec):
+        return synthetic_density(spec.kind, spec.n, spec.components, spec.seed)
     if spec.source == "synthetic":
         return synthetic_mixture(spec.kind, spec.dim, spec.n, spec.components, spec.seed)
     if spec.format == "mnist_idx":
@@ -61,6 +67,16 @@ def _digits() -> RawData:
     bunch = load_digits()
     x = bunch.data.reshape(-1, 1, 8, 8).astype(np.uint8)
     return RawData(x, bunch.target.astype(np.int64), 16.0)
+
+
+def sklearn_table(name: str) -> RawData:
+    """A table inside scikit-learn (features as float32 vectors, domain "real"); its class
+    stratifies the splits, and diabetes, whose target is a number, gets class 0 throughout."""
+    from sklearn import datasets
+
+    bunch = getattr(datasets, f"load_{name}")()
+    y = bunch.target if name != "diabetes" else np.zeros(len(bunch.target))
+    return RawData(bunch.data.astype(np.float32), y.astype(np.int64), 1.0, domain="real")
 
 
 def synthetic_mixture(kind: str, dim: int, n: int, components: int, seed: int) -> RawData:
@@ -98,6 +114,17 @@ def synthetic_mixture(kind: str, dim: int, n: int, components: int, seed: int) -
         x /= np.linalg.norm(x, axis=1, keepdims=True)
     order = rng.permutation(n)
     return RawData(x[order], labels[order].astype(np.int64), 1.0, domain=kind)
+
+
+def synthetic_density(kind: str, n: int, components: int, seed: int) -> RawData:
+    """`n` exact draws from a 2-D target whose density is known in closed form
+    (`methodlib/data/densities.py`; `components` modes for `mixture2d`), all from `seed`."""
+    from methodlib.data.densities import density
+
+    target = density(kind, 2, components)
+    x, labels = target.sample(n, np.random.default_rng(seed))
+    args = {"kind": kind, "dim": 2, "components": components}
+    return RawData(x.astype(np.float32), labels, 1.0, domain="real", density=args)
 
 
 def load_mnist_idx(folder: Path) -> RawData:

@@ -6,7 +6,7 @@ Adding a method: write its config model (in its family's `configs.py`) and its i
 module, add one line to `METHOD_CONFIGS` below.
 
 Families (each a subpackage with a `configs.py`): `pruning`, `ensembles` (and approximate
-inference), `diffusion`, `text`, `autoencoders`.
+inference), `diffusion`, `text`, `autoencoders`, `latent_vi`.
 """
 
 from __future__ import annotations
@@ -31,6 +31,22 @@ from methodlib.methods.ensembles.configs import (
     SWAGConfig,
     VarianceNetConfig,
 )
+from methodlib.methods.imputation.configs import (
+    IterativeImputeConfig,
+    KNNImputeConfig,
+    MeanImputeConfig,
+    VAEACConfig,
+    ZeroFillVAEConfig,
+)
+from methodlib.methods.latent_vi.configs import (
+    GaussianVAEConfig,
+    IWHVIConfig,
+    RobustVAEConfig,
+    SIVIConfig,
+    VampPriorConfig,
+)
+from methodlib.methods.mc_gradients.configs import MCGradientVIConfig
+from methodlib.methods.mh.configs import MHExplicitConfig, MHGANConfig
 from methodlib.methods.pruning.configs import (
     BayesIncrementalConfig,
     DenseConfig,
@@ -66,9 +82,22 @@ METHOD_CONFIGS: dict[str, type[MethodConfig]] = {
         PAGANConfig,
         ALIConfig,
         VAEConfig,
+        GaussianVAEConfig,
+        VampPriorConfig,
+        SIVIConfig,
+        IWHVIConfig,
+        RobustVAEConfig,
         TEncDMConfig,
         EmbeddingDiffusionConfig,
         ArLMConfig,
+        VAEACConfig,
+        ZeroFillVAEConfig,
+        MeanImputeConfig,
+        IterativeImputeConfig,
+        KNNImputeConfig,
+        MHExplicitConfig,
+        MHGANConfig,
+        MCGradientVIConfig,
     )
 }
 

@@ -44,6 +44,7 @@ class DataInfo:
     n_train: int
     domain: str = "cube"  # where examples live: generative methods sample into it
     text: TextInfo | None = None  # text datasets only
+    density: dict | None = None  # a closed-form target's `data.densities.density` arguments
 
 
 @dataclass(frozen=True)

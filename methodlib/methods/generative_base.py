@@ -66,6 +66,11 @@ class GenerativeMethod(Method):
             )
         return {"val_loss": total / len(x_val)}
 
+    def score_test(self, model: nn.Module, x_test: torch.Tensor, batch_size: int) -> None:
+        """Scores of the trained model on the test split that its samples cannot give (a
+        VAE's importance-sampled log-likelihood), kept for `run_metrics`; called once by the
+        generation task after training. None by default."""
+
     def into_domain(self, x: torch.Tensor) -> torch.Tensor:
         """Final samples mapped into the data's domain by `projection`; the fraction that
         were outside before it is counted, for `run_metrics` (`raw_out_of_domain`)."""

@@ -11,9 +11,13 @@ from torch import nn
 from methodlib.model_catalog import MODEL_NAMES, model_interface, model_task
 from methodlib.models.denoisers import ConvDenoiser, MLPDenoiser
 from methodlib.models.gan_nets import AutoencodingGAN
+from methodlib.models.imputation_mlp import IMPUTATION_SIZES
+from methodlib.models.latent_vae import LatentVAENets
 from methodlib.models.layers import Layers
 from methodlib.models.lenet5 import LeNet5
 from methodlib.models.lenet300 import LeNet300_100
+from methodlib.models.mean_field import MeanFieldLinear
+from methodlib.models.samplers import MLPGAN, RealNVP
 from methodlib.models.transformer import TRANSFORMER_SIZES
 
 MODELS: dict[str, Any] = {
@@ -24,7 +28,12 @@ MODELS: dict[str, Any] = {
     "mlp_denoiser": MLPDenoiser,
     "conv_denoiser": ConvDenoiser,
     "dcgan": AutoencodingGAN,
+    "realnvp": RealNVP,
+    "mlp_gan": MLPGAN,
+    "vae_mlp": LatentVAENets,
     **TRANSFORMER_SIZES,
+    **IMPUTATION_SIZES,
+    "mean_field_logreg": MeanFieldLinear,
 }
 """Constructors taking (input_shape, n_classes, layers); `_bn` variants add batch norm. The
 transformer sizes (text methods only) are no constructors: they carry the width, depth, heads

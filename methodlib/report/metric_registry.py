@@ -96,6 +96,22 @@ _ENTRIES = (
     _m("is_judge", "Inception score (judge)", None, "higher", ".2f"),
     _m("rid", "RID", "nats", "lower"),
     _m("rid_augmentation", "RID of the augmentation", "nats", "lower"),
+    # imputation (methodlib/tasks/imputation_eval.py)
+    _m("nrmse", "NRMSE of the imputed entries", None, "lower", ".3f"),
+    _m("psnr_best", "PSNR of the best of K inpaintings", "dB", "higher", ".2f"),
+    _m("judge_classes", "Judge classes among K inpaintings", None, "higher", ".2f"),
+    # latent-variable VAEs (methodlib/methods/latent_vi/)
+    _m("test_ll", "Test log-likelihood (IWAE bound)", "nats", "higher", ".2f"),
+    _m("logq_gap_drop_1_10", "Fall of the log q sandwich's gap, K = 1 to 10", "nats", "higher"),
+    _m("logq_gap_drop_10_100", "Fall of the log q sandwich's gap, K = 10 to 100", "nats", "higher"),
+    _m("psi_draws", "Draws of ψ (K)", None, None, _COUNT),
+    _m("iwhvi10_sivi100_margin", "SIVI gap at K = 100 − IWHVI gap at K = 10", "nats", "higher"),
+    # Metropolis-Hastings samplers (methodlib/methods/mh/)
+    _m("acceptance_first", "MH acceptance rate after the first epoch", "%", "higher", _PCT),
+    _m("acceptance_last", "MH acceptance rate after training", "%", "higher", _PCT),
+    _m("acceptance_gain", "Rise of the MH acceptance rate in training", "%", "higher", _PCT),
+    _m("mean_error", "Distance of the sample mean from the target's", None, "lower", ".3f"),
+    _m("cov_error", "Relative distance of the sample covariance", None, "lower", ".3f"),
     # text (methodlib/tasks/text.py)
     _m("mauve", "MAUVE", None, "higher", ".3f"),
     _m("judge_ppl", "Judge perplexity", None, "lower", ".1f"),
@@ -111,6 +127,13 @@ _ENTRIES = (
     _m("grammar_nll_reference", "True NLL per word of the test texts", "nats", None, ".3f"),
     _m("decoder_acc_clean", "Decoder accuracy on clean latents", "%", "higher", ".1%"),
     _m("x0_norm_data", "Norm of clean latents", None, None, ".3f"),
+    # Monte Carlo gradient estimators (methodlib/tasks/estimator.py)
+    _m("elbo", "ELBO per training example", "nats", "higher", ".4f"),
+    _m("final_elbo", "Final ELBO per training example", "nats", "higher", ".4f"),
+    _m("bias_z_rms", "RMS z-score against the exact gradients", None, "lower", ".2f"),
+    _m("blr_grad_var_mu", "Gradient variance w.r.t. μ, log. regression", None, "lower", ".3e"),
+    _m("blr_grad_var_sigma", "Gradient variance w.r.t. σ, log. regression", None, "lower", ".3e"),
+    _m("evals_per_sample", "Cost evaluations per sample", None, "lower", _COUNT),
     # train_log.csv columns (tasks' and methods' `log_columns`, train.py's common ones)
     _m("epoch", "Epoch", None, None, ".0f"),
     _m("train_loss", "Training loss", None, "lower"),
@@ -126,9 +149,12 @@ _ENTRIES = (
     _m("kl_per_example", "KL per training example", "nats", None),
     _m("median_sigma", "Median posterior σ", None, None, ".2e"),
     _m("disc_loss", "Discriminator loss", None, None),
+    _m("acceptance", "MH acceptance rate", "%", "higher", _PCT),
     _m("chunk", "Data chunk", None, None, ".0f"),
     # the numbers that numbered metrics are drawn against (report/plots.py `numbered_metrics`)
     _m("samples", "Samples or ensemble members", None, None, _COUNT),
+    _m("k", "Cost parameter k", None, None, ".0f"),
+    _m("n_samples", "Samples per estimate N", None, None, _COUNT),
     _m("sampling_steps", "Sampling steps", None, None, _COUNT),
     _m("noise_t_percent", "Diffusion time t", "%", None, ".0f"),
     _m("sampler_step", "Sampler step", None, None, _COUNT),
@@ -201,6 +227,18 @@ def _per_layer(display: str, unit: str | None, fmt: str) -> Rule:
     return rule
 
 
+_COSTS = {"square": "(x − k)²", "cos": "cos kx", "exp": "exp(−kx²)"}
+
+
+def _estimator_variance(match: re.Match[str]) -> MetricInfo:
+    """`var_mu_cos_k2`: the per-sample variance of an estimator of ∂/∂μ E[cos 2x]."""
+    param = "μ" if match["p"] == "mu" else "σ"
+    shown = f"Variance of ∂/∂{param}, f = {_COSTS[match['cost']]}"
+    if match["k"] != "*":
+        shown += f", {match['at'].replace('n', 'N')} = {match['k']}"
+    return MetricInfo("", shown, None, "lower", ".3g")
+
+
 FAMILIES: tuple[tuple[re.Pattern[str], Rule], ...] = (
     (re.compile(r"curve_(?P<m>.+)"), _curve),
     (re.compile(rf"(?P<m>{_TEXT_SETS})_(?P<key>.+)"), _text_set),
@@ -212,6 +250,18 @@ FAMILIES: tuple[tuple[re.Pattern[str], Rule], ...] = (
     (
         re.compile(r"x0_norm_(?:step_)?(?P<k>\d+|\*)"),
         _numbered("Norm of the predicted clean latent", None, None, ".3f", "at step {k}"),
+    ),
+    (
+        re.compile(r"logq_gap_k(?P<k>\d+|\*)"),
+        _numbered("Gap of the log q sandwich", "nats", "lower", ".3f", "at K = {k}"),
+    ),
+    (
+        re.compile(r"sivi_logq_gap_k(?P<k>\d+|\*)"),
+        _numbered("SIVI's gap of the log q sandwich", "nats", "lower", ".3f", "at K = {k}"),
+    ),
+    (
+        re.compile(r"var_(?P<p>mu|sigma)_(?P<cost>square|cos|exp)_(?P<at>k|n)(?P<k>\d+|\*)"),
+        _estimator_variance,
     ),
     (re.compile(r"sparsity_(?P<layer>\w+|\*)"), _per_layer("Zeroed weights", "%", ".1%")),
     (re.compile(r"kept_units_(?P<layer>\w+|\*)"), _per_layer("Units kept", None, _COUNT)),

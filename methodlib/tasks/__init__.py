@@ -13,10 +13,14 @@ from __future__ import annotations
 
 from methodlib.tasks.base import Task
 from methodlib.tasks.classification import Classification
+from methodlib.tasks.estimator import Estimator
 from methodlib.tasks.generation import Generation
+from methodlib.tasks.imputation import Imputation
 from methodlib.tasks.text import Text
 
-TASKS: dict[str, Task] = {task.name: task for task in (Classification(), Generation(), Text())}
+TASKS: dict[str, Task] = {
+    task.name: task for task in (Classification(), Generation(), Text(), Imputation(), Estimator())
+}
 
 
 def get_task(name: str) -> Task:

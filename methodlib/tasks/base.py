@@ -58,6 +58,11 @@ class Task:
         (`train_judge`): image generation (`fid_judge`) and text (`judge_ppl`)."""
         return False
 
+    def dataset_problem(self, dataset: Any) -> str | None:
+        """Why runs of this task cannot use the dataset (a dataset spec), said after its name
+        (imputation: it has no test mask); None if they can. Checked when the file is read."""
+        return None
+
     def evaluation_reads_data(self) -> bool:
         """Whether `evaluate_run` reads the prepared dataset (text: `memorization`)."""
         return False

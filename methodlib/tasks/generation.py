@@ -61,6 +61,7 @@ class Generation(Task):
         import torch
 
         model.eval()
+        method.score_test(model, data.test.x.to(device), batch_size)
         n = method.config.samples or len(data.test)
         samples = [
             method.generate(model, min(batch_size, n - i), device).float().cpu()

@@ -7,6 +7,7 @@ small transformer sizes through the rows of token ids they generate."""
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 
 import pytest
 import torch
@@ -20,7 +21,13 @@ INFO = DataInfo(input_shape=(1, 8, 8), n_classes=10, n_train=64)
 TEXT_INFO = text_info(max_len=8)
 
 
+DENSITY_INFO = replace(INFO, density={"kind": "std_normal", "dim": 64})
+"""For methods that sample a target known in closed form (`mh_explicit`)."""
+
+
 def info_of(name: str) -> DataInfo:
+    if getattr(METHODS[name].Config, "needs_density", False):
+        return DENSITY_INFO
     return TEXT_INFO if METHODS[name].task == "text" else INFO
 
 
@@ -58,9 +65,13 @@ def method_name(request) -> str:
 
 
 def outputs(method, model, x: torch.Tensor) -> torch.Tensor:
-    """What the method's task saves: class probabilities of `x`, or as many samples."""
+    """What the method's task saves: class probabilities of `x`, or as many samples, or
+    imputations of `x` with half its entries hidden."""
     if method.task in ("generation", "text"):
         return method.generate(model, len(x), "cpu")
+    if method.task == "imputation":
+        hidden = torch.rand(x.shape, generator=torch.Generator().manual_seed(0)) < 0.5
+        return method.impute(model, x.masked_fill(hidden, float("nan")))
     return method.predict_proba(model, x)
 
 
@@ -89,6 +100,8 @@ def test_training_step_gives_finite_loss_and_probabilities(method_name, model_na
         assert (probs[:, 0] == CLS).all() and probs.min() >= 0 and probs.max() < len(TEXT_VOCAB)
     elif method.task == "generation":
         assert probs.shape == (16, *INFO.input_shape) and torch.isfinite(probs).all()
+    elif method.task == "imputation":
+        assert probs.shape[1:] == (16, *INFO.input_shape) and torch.isfinite(probs).all()
     else:
         assert probs.ndim == 3 and probs.shape[1:] == (16, 10)
         torch.testing.assert_close(probs.sum(-1), torch.ones(probs.shape[:2]))

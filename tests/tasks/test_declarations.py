@@ -25,6 +25,8 @@ DATASETS = {
     "digits": {"source": "digits", "limit": 200, "id_classes": [0, 1, 2, 3, 4, 5, 6, 7]},
     "simplex3": {"source": "synthetic", "kind": "simplex", "dim": 3, "n": 200, "components": 2},
     "quotes": {"source": "fortunes", "limit": 120, "max_len": 12},
+    "ring": {"source": "synthetic", "kind": "ring", "dim": 2, "n": 200, "components": 1},
+    "wine": {"source": "sklearn_tabular", "name": "wine", "missing": {"kind": "mcar"}},
 }
 METHOD_SETTINGS = {"bayes_incremental": {"chunks": 2}}
 """Where a default needs more epochs than a moment's training has."""
@@ -36,12 +38,16 @@ def experiment(name: str) -> dict:
     task = METHOD_CONFIGS[name].task
     if task == "text":
         dataset = "quotes"
+    elif task == "imputation":
+        dataset = "wine"
     elif model == "mlp_denoiser":
         dataset = "simplex3"
+    elif getattr(METHOD_CONFIGS[name], "needs_density", False):  # a closed-form target
+        dataset = "ring"
     else:
         dataset = "digits"
     method = {"name": name, **METHOD_SETTINGS.get(name, {})}
-    if task != "classification":
+    if task in ("generation", "text"):
         method["samples"] = 16
     return {"dataset": dataset, "model": model, "method": method}
 

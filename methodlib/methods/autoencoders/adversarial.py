@@ -34,6 +34,13 @@ BETAS = (0.5, 0.999)
 Penalty = torch.Tensor | float
 
 
+def discriminator_objective(model: nn.Module, lr: float, loss: Any) -> Objective:
+    """The `disc` objective of a GAN: Adam with DCGAN's β over the model's
+    `discriminator_parameters()` at `method.discriminator_lr` (the MH GAN shares it)."""
+    groups = [{"params": model.discriminator_parameters(), "betas": BETAS}]
+    return Objective("disc", groups, lr, "method.discriminator_lr", loss)
+
+
 @dataclass(frozen=True)
 class Contest:
     """One discriminator's task on a batch: inputs are tuples of the discriminator's arguments
@@ -67,13 +74,7 @@ class AdversarialMethod(AutoencodingMethod):
 
     def objectives(self, model: nn.Module) -> list[Objective]:
         return [
-            Objective(
-                "disc",
-                [{"params": model.discriminator_parameters(), "betas": BETAS}],
-                self.config.discriminator_lr,
-                "method.discriminator_lr",
-                self.discriminator_loss,
-            )
+            discriminator_objective(model, self.config.discriminator_lr, self.discriminator_loss)
         ]
 
     def discriminator_loss(

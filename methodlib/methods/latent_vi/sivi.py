@@ -1,0 +1,116 @@
+"""Semi-implicit variational inference (Yin & Zhou 2018) in a VAE, with the sandwich of
+Molchanov, Kharitonov, Sobolev & Vetrov (2019, "Doubly semi-implicit VI") on log q.
+
+The encoder is a mixture q(z | x) = ∫ q(z | x, ψ) q(ψ) dψ, ψ ~ N(0, I) fed to the encoder's mean
+(`LatentVAENets`): implicit in its marginal, whose log-density the ELBO needs. For z drawn with
+ψ_0, and ψ_1..ψ_K drawn from a proposal τ(ψ | x, z), with weights
+ω_k = q(z | x, ψ_k) q(ψ_k) / τ(ψ_k | x, z):
+
+    upper_K = log (1/(K+1)) Σ_{k=0..K} ω_k,   E upper_K ≥ log q(z | x)
+    lower_K = log (1/K)     Σ_{k=1..K} ω_k,   E lower_K ≤ log q(z | x)
+
+(the upper bound counts the ψ_0 that made z; the lower one is plain importance sampling and
+Jensen). Both approach log q(z | x) as K grows and the gap between them shrinks. SIVI takes
+τ = q(ψ), so ω_k = q(z | x, ψ_k); IWHVI (`iwhvi.py`) learns τ. Training maximises
+log p(x, z) − upper_K, a lower bound on the ELBO (with K = `k`), which DSIVI's lower_K
+completes into a bound for semi-implicit priors. `test_ll` takes upper_K with K = `eval_k`
+inside the IWAE sum; `logq_gap_k{K}` is the mean of upper_K − lower_K on the first
+`bound_examples` test images, at one draw of z per image and K = 1, 10, 100.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from methodlib.methods.latent_vi.base import (
+    LatentVAE,
+    gaussian_log_density,
+    log_mean_exp,
+    standard_log_density,
+)
+from methodlib.methods.latent_vi.configs import BOUND_KS, SIVIConfig
+
+Proposal = tuple[torch.Tensor, torch.Tensor] | None
+"""τ(ψ | x, z) as (mean, log variance), or None for the mixing distribution q(ψ) = N(0, I)."""
+
+
+def log_q_bounds(
+    model: nn.Module,
+    h: torch.Tensor,
+    z: torch.Tensor,
+    psi0: torch.Tensor,
+    log_var: torch.Tensor,
+    k: int,
+    proposal: Proposal,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(upper_K, lower_K) of log q(z | x) (see the module docstring) for z (..., B, latent)
+    drawn with ψ_0 = `psi0`; `h` the encoder's features of x, `log_var` its log variance."""
+    shape = (k, *z.shape[:-1], model.noise_dim)
+    noise = torch.randn(shape, device=z.device)
+    if proposal is None:
+        psi = noise
+    else:
+        tau_mean, tau_log_var = proposal
+        psi = tau_mean + (0.5 * tau_log_var).exp() * noise
+
+    def log_weight(psi: torch.Tensor) -> torch.Tensor:
+        mean, _ = model.encode(h, psi)
+        out = gaussian_log_density(z, mean, log_var)
+        if proposal is not None:
+            out = out + standard_log_density(psi) - gaussian_log_density(psi, *proposal)
+        return out
+
+    drawn = log_weight(psi)
+    upper = log_mean_exp(torch.cat([log_weight(psi0).unsqueeze(0), drawn]), 0)
+    return upper, log_mean_exp(drawn, 0)
+
+
+class SIVI(LatentVAE):
+    Config = SIVIConfig
+
+    def net_options(self) -> dict:
+        return {**super().net_options(), "noise_dim": self.config.noise_dim}
+
+    def proposal(self, model: nn.Module, h: torch.Tensor, z: torch.Tensor) -> Proposal:
+        """SIVI draws ψ_1..ψ_K from q(ψ) itself."""
+        return None
+
+    def draw(self, model: nn.Module, x: torch.Tensor, samples: int):
+        """`samples` draws z ~ q(z | x) with the ψ_0 that made them: (h, ψ_0, z, log variance)."""
+        h = model.features(x)
+        psi0 = torch.randn(samples, len(x), model.noise_dim, device=x.device)
+        mean, log_var = model.encode(h, psi0)
+        z = mean + (0.5 * log_var).exp() * torch.randn_like(mean)
+        return h, psi0, z, log_var
+
+    def log_weights(
+        self, model: nn.Module, x: torch.Tensor, samples: int, k: int | None = None
+    ) -> torch.Tensor:
+        h, psi0, z, log_var = self.draw(model, x, samples)
+        k = self.config.eval_k if k is None else k
+        upper, _ = log_q_bounds(model, h, z, psi0, log_var, k, self.proposal(model, h, z))
+        return self.log_likelihood(model, x, z) + self.log_prior(model, z) - upper
+
+    def bound(self, model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+        return self.log_weights(model, x, 1, self.config.k)[0]
+
+    def gaps(self, model: nn.Module, x: torch.Tensor, proposal: bool = True) -> dict[int, float]:
+        """Mean upper_K − lower_K over `x` at each K of `BOUND_KS`, with the method's proposal
+        or (`proposal=False`) with q(ψ), SIVI's, on the same draws of z."""
+        torch.manual_seed(0)
+        h, psi0, z, log_var = self.draw(model, x, 1)
+        tau = self.proposal(model, h, z) if proposal else None
+        out = {}
+        for k in BOUND_KS:
+            upper, lower = log_q_bounds(model, h, z, psi0, log_var, k, tau)
+            out[k] = (upper - lower).mean().item()
+        return out
+
+    def bound_scores(self, model: nn.Module, x: torch.Tensor) -> dict[str, float]:
+        gaps = self.gaps(model, x[: self.config.bound_examples])
+        return {
+            **{f"logq_gap_k{k}": gap for k, gap in gaps.items()},
+            "logq_gap_drop_1_10": gaps[1] - gaps[10],
+            "logq_gap_drop_10_100": gaps[10] - gaps[100],
+        }

@@ -1,0 +1,54 @@
+"""Imputation metrics, as the VAEAC paper and its reference code compute them
+(tigvarts/vaeac, `data/evaluate_results.py`).
+
+Arrays: `truth` (N, *shape), `missing` (N, *shape) booleans (True = imputed), `imputations`
+(K, N, *shape), K samples per example (K = 1 for a deterministic method). A column is one
+coordinate of the flattened shape (a feature, or a pixel)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def _columns(a: np.ndarray, leading: int) -> np.ndarray:
+    return a.reshape(*a.shape[:leading], -1)
+
+
+def nrmse(truth: np.ndarray, missing: np.ndarray, imputations: np.ndarray) -> float:
+    """The mean over columns of RMSE(mean of the K imputations, truth) on the column's missing
+    entries divided by the column's standard deviation in `truth`. Columns with no missing
+    entry or no spread (an always-black pixel) are left out."""
+    truth, missing = _columns(truth, 1), _columns(missing, 1)
+    mean = _columns(imputations, 2).mean(axis=0)
+    scores = []
+    for j in range(truth.shape[1]):
+        rows, std = missing[:, j], truth[:, j].std()
+        if rows.any() and std > 0:
+            scores.append(np.sqrt(np.mean((mean[rows, j] - truth[rows, j]) ** 2)) / std)
+    return float(np.mean(scores)) if scores else float("nan")
+
+
+def pfc(truth: np.ndarray, missing: np.ndarray, imputations: np.ndarray) -> float:
+    """Proportion of falsely classified entries of categorical columns (integer codes): the
+    most frequent rounded category among the K imputations against the truth, over every
+    missing entry."""
+    votes = np.rint(_columns(imputations, 2)).astype(np.int64)
+    truth, missing = _columns(truth, 1).astype(np.int64), _columns(missing, 1)
+    categories = np.union1d(np.unique(votes), np.unique(truth))
+    counts = (votes[..., None] == categories).sum(axis=0)  # (N, D, categories)
+    predicted = categories[counts.argmax(axis=-1)]
+    return float(np.mean(predicted[missing] != truth[missing]))
+
+
+def best_psnr(truth: np.ndarray, imputations: np.ndarray, peak: float = 1.0) -> float:
+    """PSNR (dB) of each image's best of its K inpaintings (whole image, observed pixels
+    included, as the paper reports), averaged over images."""
+    err = (_columns(imputations, 2) - _columns(truth, 1)[None]) ** 2
+    best = err.mean(axis=-1).min(axis=0)
+    return float(np.mean(10 * np.log10(peak**2 / np.maximum(best, 1e-12))))
+
+
+def distinct_classes(classes: np.ndarray) -> float:
+    """Mean over examples of the number of distinct classes (K, N) a judge gives the K
+    inpaintings of one example: how diverse the samples are where it matters."""
+    return float(np.mean([len(np.unique(classes[:, i])) for i in range(classes.shape[1])]))
