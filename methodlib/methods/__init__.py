@@ -39,6 +39,7 @@ from methodlib.methods.imputation.configs import (
     ZeroFillVAEConfig,
 )
 from methodlib.methods.latent_vi.configs import (
+    DSIVIConfig,
     GaussianVAEConfig,
     IWHVIConfig,
     RobustVAEConfig,
@@ -86,6 +87,7 @@ METHOD_CONFIGS: dict[str, type[MethodConfig]] = {
         VampPriorConfig,
         SIVIConfig,
         IWHVIConfig,
+        DSIVIConfig,
         RobustVAEConfig,
         TEncDMConfig,
         EmbeddingDiffusionConfig,

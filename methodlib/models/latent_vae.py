@@ -1,7 +1,7 @@
 """The small fully connected networks of the latent-variable VAEs (`methods/latent_vi/`): an
 encoder q(z | x), optionally semi-implicit (its mean also reads a noise ψ ~ N(0, I)), a
 Bernoulli decoder p(x | z), and the optional parts some methods ask for: IWHVI's reverse model
-τ(ψ | x, z) and the VampPrior's pseudo-inputs.
+τ(ψ | x, z), the VampPrior's pseudo-inputs and DSIVI's generator of pseudo-inputs.
 
 The x-dependent trunk h(x) is computed once per example; only the small heads see ψ, so the
 K + 1 evaluations of q(z | x, ψ_k) that the semi-implicit bounds need cost K small matrix
@@ -43,6 +43,7 @@ class LatentVAENets(nn.Module):
         noise_dim: int = 0,
         reverse: bool = False,
         pseudo_inputs: int = 0,
+        prior_noise: int = 0,
         max_log_var: float = 10.0,
     ):
         super().__init__()
@@ -60,6 +61,8 @@ class LatentVAENets(nn.Module):
         self.decoder = _mlp([latent_dim, hidden, hidden, d])
         self.reverse = _mlp([hidden + latent_dim, small, 2 * noise_dim]) if reverse else None
         self.pseudo = nn.Parameter(torch.randn(pseudo_inputs, d) * 0.1) if pseudo_inputs else None
+        self.prior_noise = prior_noise
+        self.prior_generator = _mlp([prior_noise, hidden, d]) if prior_noise else None
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         return self.trunk(x.flatten(1))
@@ -83,6 +86,11 @@ class LatentVAENets(nn.Module):
     def pseudo_images(self) -> torch.Tensor:
         """The VampPrior's pseudo-inputs as images in [0, 1]."""
         return torch.sigmoid(self.pseudo).view(-1, *self.input_shape)
+
+    def generated_pseudo_images(self, zeta: torch.Tensor) -> torch.Tensor:
+        """The semi-implicit VampPrior's pseudo-inputs (DSIVI) of noise `zeta` (n, prior_noise):
+        images in [0, 1], (n, *input_shape)."""
+        return torch.sigmoid(self.prior_generator(zeta)).view(-1, *self.input_shape)
 
     def logits(self, z: torch.Tensor) -> torch.Tensor:
         """Bernoulli logits of p(x | z) for z (..., latent): (..., prod(input_shape))."""

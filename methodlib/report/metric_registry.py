@@ -106,6 +106,13 @@ _ENTRIES = (
     _m("logq_gap_drop_10_100", "Fall of the log q sandwich's gap, K = 10 to 100", "nats", "higher"),
     _m("psi_draws", "Draws of ψ (K)", None, None, _COUNT),
     _m("iwhvi10_sivi100_margin", "SIVI gap at K = 100 − IWHVI gap at K = 10", "nats", "higher"),
+    _m("prior_gap_drop_1_10", "Fall of the log p(z) sandwich's gap, K = 1 to 10", "nats", "higher"),
+    _m(
+        "prior_gap_drop_10_100",
+        "Fall of the log p(z) sandwich's gap, K = 10 to 100",
+        "nats",
+        "higher",
+    ),
     # Metropolis-Hastings samplers (methodlib/methods/mh/)
     _m("acceptance_first", "MH acceptance rate after the first epoch", "%", "higher", _PCT),
     _m("acceptance_last", "MH acceptance rate after training", "%", "higher", _PCT),
@@ -258,6 +265,10 @@ FAMILIES: tuple[tuple[re.Pattern[str], Rule], ...] = (
     (
         re.compile(r"sivi_logq_gap_k(?P<k>\d+|\*)"),
         _numbered("SIVI's gap of the log q sandwich", "nats", "lower", ".3f", "at K = {k}"),
+    ),
+    (
+        re.compile(r"prior_gap_k(?P<k>\d+|\*)"),
+        _numbered("Gap of the log p(z) sandwich", "nats", "lower", ".3f", "at K = {k}"),
     ),
     (
         re.compile(r"var_(?P<p>mu|sigma)_(?P<cost>square|cos|exp)_(?P<at>k|n)(?P<k>\d+|\*)"),

@@ -78,7 +78,8 @@ def numbered_metrics(tidy: pd.DataFrame, pattern: str, x: str) -> pd.DataFrame:
 
 def epoch_frame(pipeline: Pipeline, runs: pd.DataFrame, column: str) -> pd.DataFrame:
     """One row per run and epoch: the run's columns next to `epoch` and the train_log.csv
-    `column` of its run folder."""
+    `column` of its run folder. A run column of the same name (a metric named like the log
+    column, such as a final value) gives way to the log's: the curve is what is drawn."""
     layout = Layout(pipeline)
     frames = []
     for _, run in runs.iterrows():
@@ -86,7 +87,8 @@ def epoch_frame(pipeline: Pipeline, runs: pd.DataFrame, column: str) -> pd.DataF
         log = pd.read_csv(path)
         if column not in log:
             raise RunError(f"{path} has no column {column!r} (it has {', '.join(log.columns)})")
-        frames.append(log[["epoch", column]].assign(**run.to_dict()))
+        keys = run.drop([c for c in ("epoch", column) if c in run.index])
+        frames.append(log[["epoch", column]].assign(**keys.to_dict()))
     return pd.concat(frames, ignore_index=True)
 
 

@@ -166,9 +166,9 @@ def test_self_bleu_is_fast():
     rng = np.random.default_rng(2)
     vocab = [f"w{i}" for i in range(2000)]
     texts = [list(rng.choice(vocab, size=rng.integers(10, 30))) for _ in range(1000)]
-    start = time.perf_counter()
+    start = time.process_time()  # CPU time: a loaded machine does not inflate it
     self_bleu(texts, max_texts=500)
-    assert time.perf_counter() - start < 5.0
+    assert time.process_time() - start < 5.0
 
 
 # --- MAUVE -------------------------------------------------------------------------------------
@@ -233,11 +233,13 @@ def test_mauve_rejects_too_many_clusters():
 
 
 def test_mauve_is_fast_on_sentence_encoder_sized_features():
+    """A guard against an accidental quadratic step, in this process's CPU time (all its
+    threads), which other work on a loaded machine does not inflate as it does wall time."""
     p = blob(1000, 384, 0.0, seed=0)
     q = blob(1000, 384, 0.5, seed=1)
-    start = time.perf_counter()
+    start = time.process_time()
     mauve(p, q)
-    assert time.perf_counter() - start < 10.0
+    assert time.process_time() - start < 20.0
 
 
 # --- everything at once ------------------------------------------------------------------------

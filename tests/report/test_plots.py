@@ -7,7 +7,7 @@ import pytest
 
 from methodlib.errors import RunError
 from methodlib.paths import Layout
-from methodlib.report.plots import figure_frame, plot_figure
+from methodlib.report.plots import epoch_frame, figure_frame, plot_figure
 from methodlib.report.tables import COLUMNS, add_dee, curves
 from methodlib.spec import FigureSpec, StudySpec
 from tests.conftest import tiny_pipeline
@@ -118,3 +118,17 @@ def test_epoch_figures_draw_a_training_log_column_per_run(tmp_path, monkeypatch)
     tidy().to_csv(tmp_path / "t.csv", index=False)
     plot_figure(pipeline, "loss", tmp_path / "t.csv", tmp_path / "loss.png")
     assert (tmp_path / "loss.png").stat().st_size > 1000
+
+
+def test_an_epoch_curve_keeps_the_log_column_when_a_run_metric_shares_its_name(
+    tmp_path, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)
+    pipeline = tiny_pipeline()
+    run = tmp_path / Layout(pipeline).run_dir("exp", 0)
+    run.mkdir(parents=True)
+    pd.DataFrame({"epoch": [1, 2, 3], "elbo": [-3.0, -2.0, -1.5]}).to_csv(run / "train_log.csv")
+    runs = pd.DataFrame([{"experiment": "exp", "seed": 0, "elbo": -1.5}])  # the final value
+    frame = epoch_frame(pipeline, runs, "elbo")
+    assert frame["elbo"].tolist() == [-3.0, -2.0, -1.5]
+    assert frame["experiment"].tolist() == ["exp"] * 3

@@ -51,6 +51,12 @@ def log_mean_exp(x: torch.Tensor, dim: int) -> torch.Tensor:
     return torch.logsumexp(x, dim) - math.log(x.shape[dim])
 
 
+def mixture_log_density(z: torch.Tensor, mean: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
+    """log (1/K) Σ_k N(z; mean_k, diag exp(log_var_k)) of z (..., latent) for K components
+    (K, latent): (...)."""
+    return log_mean_exp(gaussian_log_density(z.unsqueeze(-2), mean, log_var), -1)
+
+
 def binarise(x: torch.Tensor) -> torch.Tensor:
     return torch.bernoulli(x.clamp(0.0, 1.0))
 

@@ -1,5 +1,5 @@
 """Config models of the latent-variable VAE family (`gaussian_vae`, `vampprior`, `sivi`,
-`iwhvi`, `robust_vae`), torch-free: see `methodlib.methods.config`."""
+`iwhvi`, `dsivi`, `robust_vae`), torch-free: see `methodlib.methods.config`."""
 
 from __future__ import annotations
 
@@ -77,6 +77,37 @@ class IWHVIConfig(SIVIConfig):
         *SIVIConfig.metrics,
         "sivi_logq_gap_k*",
         "iwhvi10_sivi100_margin",
+    )
+
+    tau_fit: float = Field(
+        0.0,
+        ge=0,
+        description="weight of a maximum-likelihood fit of τ to the encoder's own draws (ψ_0, z) "
+        "added to the training loss (0: τ learns from the bound alone, as in the paper)",
+    )
+
+
+class DSIVIConfig(SIVIConfig):
+    """SIVI's semi-implicit encoder with a semi-implicit VampPrior (Molchanov et al. 2019)."""
+
+    name: Literal["dsivi"] = "dsivi"  # type: ignore[assignment]
+    display_name: ClassVar[str] = "DSIVI (semi-implicit VampPrior)"
+    implementation: ClassVar[str] = "methodlib.methods.latent_vi.dsivi:DSIVI"
+    metrics: ClassVar[tuple[str, ...]] = (
+        *SIVIConfig.metrics,
+        "prior_gap_k*",
+        "prior_gap_drop_1_10",
+        "prior_gap_drop_10_100",
+    )
+
+    prior_noise: PositiveInt = Field(
+        8, le=512, description="dimension of the noise ζ the prior's pseudo-inputs are made of"
+    )
+    prior_k: PositiveInt = Field(
+        100, le=100_000, description="draws of the prior's mixing variable in training"
+    )
+    prior_eval_k: PositiveInt = Field(
+        500, le=100_000, description="draws of the prior's mixing variable inside `test_ll`"
     )
 
 

@@ -8,13 +8,21 @@ training bound log p(x, z) − upper_K rises as upper_K falls, and upper_K falls
 approaches q(ψ | x, z). Beyond SIVI's metrics a run reports SIVI's gap on the same model and
 draws (`sivi_logq_gap_k{K}`, τ replaced by q(ψ)) and `iwhvi10_sivi100_margin`, SIVI's gap at
 K = 100 minus IWHVI's at K = 10: at least 0 when IWHVI with 10 draws is as tight as SIVI with
-100."""
+100.
+
+`tau_fit` > 0 adds a second, lower-variance signal for τ, not in the paper: the negative
+log-density −log τ(ψ_0 | x, z) of the pairs (ψ_0, z) the encoder draws, which are exact draws
+of q(ψ | x, z) given z, so its minimiser is q(ψ | x, z) (the forward KL, which covers its mass
+as an importance proposal should). The encoder is held fixed in it (its inputs are detached),
+so it moves τ alone; through the bound τ learns slowly, as its gradient is the small
+difference that K draws make to upper_K."""
 
 from __future__ import annotations
 
 import torch
 from torch import nn
 
+from methodlib.methods.latent_vi.base import binarise, gaussian_log_density
 from methodlib.methods.latent_vi.configs import IWHVIConfig
 from methodlib.methods.latent_vi.sivi import SIVI, Proposal
 
@@ -27,6 +35,16 @@ class IWHVI(SIVI):
 
     def proposal(self, model: nn.Module, h: torch.Tensor, z: torch.Tensor) -> Proposal:
         return model.reverse_model(h, z)
+
+    def losses(self, model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+        x = binarise(x)
+        loss = -self.bound(model, x)
+        if self.config.tau_fit:
+            with torch.no_grad():
+                h, psi0, z, _ = self.draw(model, x, 1)
+            fit = gaussian_log_density(psi0, *model.reverse_model(h, z))[0]
+            loss = loss - self.config.tau_fit * fit
+        return loss
 
     def bound_scores(self, model: nn.Module, x: torch.Tensor) -> dict[str, float]:
         scores = super().bound_scores(model, x)

@@ -61,8 +61,13 @@ def log_q_bounds(
             out = out + standard_log_density(psi) - gaussian_log_density(psi, *proposal)
         return out
 
-    drawn = log_weight(psi)
-    upper = log_mean_exp(torch.cat([log_weight(psi0).unsqueeze(0), drawn]), 0)
+    return sandwich(log_weight(psi0), log_weight(psi))
+
+
+def sandwich(first: torch.Tensor, drawn: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(upper_K, lower_K) of a semi-implicit log-density from the log-weight `first` (...) of
+    the mixing draw that made the point and those of K further draws `drawn` (K, ...)."""
+    upper = log_mean_exp(torch.cat([first.unsqueeze(0), drawn]), 0)
     return upper, log_mean_exp(drawn, 0)
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from methodlib.methods.latent_vi.base import gaussian_log_density, log_mean_exp
+from methodlib.methods.latent_vi.base import mixture_log_density
 from methodlib.methods.latent_vi.configs import VampPriorConfig
 from methodlib.methods.latent_vi.gaussian import GaussianVAE
 
@@ -24,8 +24,7 @@ class VampPrior(GaussianVAE):
         return model.encode(model.features(model.pseudo_images()))
 
     def log_prior(self, model: nn.Module, z: torch.Tensor) -> torch.Tensor:
-        mean, log_var = self.components(model)
-        return log_mean_exp(gaussian_log_density(z.unsqueeze(-2), mean, log_var), -1)
+        return mixture_log_density(z, *self.components(model))
 
     def sample_prior(self, model: nn.Module, n: int, device: torch.device | str) -> torch.Tensor:
         mean, log_var = self.components(model)

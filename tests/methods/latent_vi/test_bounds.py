@@ -30,14 +30,7 @@ from methodlib.methods.latent_vi.robust import RobustVAE
 from methodlib.methods.latent_vi.sivi import SIVI, log_q_bounds
 from methodlib.methods.latent_vi.vampprior import VampPrior
 
-
-@pytest.fixture(autouse=True)
-def _double_precision():
-    """The comparisons are to 1e-3 of sums of many terms."""
-    dtype = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    yield
-    torch.set_default_dtype(dtype)
+pytestmark = pytest.mark.usefixtures("double_precision")
 
 
 class LinearMixing(nn.Module):
