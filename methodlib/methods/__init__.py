@@ -31,6 +31,8 @@ from methodlib.methods.ensembles.configs import (
     SWAGConfig,
     VarianceNetConfig,
 )
+from methodlib.methods.gradients.configs import BinaryActivationsConfig
+from methodlib.methods.gradients.vae_configs import DirichletVAEConfig
 from methodlib.methods.imputation.configs import (
     IterativeImputeConfig,
     KNNImputeConfig,
@@ -89,6 +91,7 @@ METHOD_CONFIGS: dict[str, type[MethodConfig]] = {
         IWHVIConfig,
         DSIVIConfig,
         RobustVAEConfig,
+        DirichletVAEConfig,
         TEncDMConfig,
         EmbeddingDiffusionConfig,
         ArLMConfig,
@@ -100,6 +103,7 @@ METHOD_CONFIGS: dict[str, type[MethodConfig]] = {
         MHExplicitConfig,
         MHGANConfig,
         MCGradientVIConfig,
+        BinaryActivationsConfig,
     )
 }
 

@@ -102,6 +102,8 @@ _ENTRIES = (
     _m("judge_classes", "Judge classes among K inpaintings", None, "higher", ".2f"),
     # latent-variable VAEs (methodlib/methods/latent_vi/)
     _m("test_ll", "Test log-likelihood (IWAE bound)", "nats", "higher", ".2f"),
+    _m("test_elbo", "Test ELBO", "nats", "higher", ".2f"),
+    _m("seconds_per_step", "CPU time per training step", "s", "lower", ".4f"),
     _m("logq_gap_drop_1_10", "Fall of the log q sandwich's gap, K = 1 to 10", "nats", "higher"),
     _m("logq_gap_drop_10_100", "Fall of the log q sandwich's gap, K = 10 to 100", "nats", "higher"),
     _m("psi_draws", "Draws of ψ (K)", None, None, _COUNT),

@@ -4,4 +4,6 @@ for Gamma, Beta and Dirichlet (via Gammas), von Mises and the radial component o
 Mises–Fisher samples (`implicit.py`); and gradient estimators for stochastic binary
 networks (`binary.py`): straight-through (the principled 2F'(a) backward and the ad-hoc
 identity/tanh/hard-tanh proxies), REINFORCE with a baseline, Concrete and PSA, with the exact
-gradient by enumeration of small networks to measure them against."""
+gradient by enumeration of small networks to measure them against.
+`binary_lenet.py` is the classification method `binary_activations` that trains networks
+with stochastic binary hidden units by those estimators."""

@@ -1,0 +1,122 @@
+"""`binary_activations`: a classifier with stochastic binary (±1) hidden units (Yanush,
+Shekhovtsov, Molchanov & Vetrov 2021, arXiv 2006.06880, the LeNet-300-100 experiment), trained
+with one of the gradient estimators of `binary.py`.
+
+Every hidden activation of the architecture (its `nn.ReLU` modules: after the first and second
+fully connected layers of LeNet-300-100, after each convolution and the hidden fully connected
+layer of LeNet-5) becomes a stochastic binary neuron x = sign(a − Z), Z logistic, so
+P(x = +1) = σ(a); the input and output layers stay real. The activation is swapped in the built
+network rather than through `Layers`, whose hooks sit around the ReLU (`after` sees ReLU(a),
+which has lost the sign); a ReLU has no parameters, so the state-dict keys stay those of the
+plain architecture.
+
+Training minimises the expected cross-entropy E_Z[L] with one noise draw per example:
+
+- `st`, `st_identity`, `st_tanh`: the sampled state forward, the proxy's derivative backward
+  (`binary.straight_through`: 2F'(a) for the principled estimator, 1 and 1 − tanh²(a) for the
+  ad-hoc ones);
+- `concrete`: the relaxation 2σ((a − Z)/τ) − 1 during training (`binary.concrete`), the hard
+  sign at test time;
+- `reinforce`: the score function (L − b) Σ_k ∇ log p(x^k | a^k) plus the output layer's
+  pathwise gradient, the baseline b the loss of the mean-field network (every unit at
+  E[x | a] = tanh(a/2)) on the same example, as in `binary.surrogate_loss` with one sample.
+  (On the `_bn` architectures the baseline pass also moves batch norm's running statistics;
+  the study uses plain LeNet-300-100.)
+
+The prediction is the mean of the class probabilities over `samples` sampled binary states
+(the stochastic network's predictive distribution), the per-epoch validation over
+`val_samples`.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from methodlib.errors import RunError
+from methodlib.methods.base import SampledClassifier, StepContext
+from methodlib.methods.gradients.binary import (
+    PROXIES,
+    _log_prob_sign,
+    concrete,
+    logistic_noise,
+    sample_sign,
+    straight_through,
+)
+from methodlib.methods.gradients.configs import BinaryActivationsConfig
+
+ARCHITECTURES = ("lenet300_100", "lenet300_100_bn", "lenet5", "lenet5_bn")
+
+
+class StochasticBinary(nn.Module):
+    """sign(a − Z) with logistic Z, differentiated by `estimator`. In `mean_field` mode it
+    returns E[x | a] = tanh(a/2) (REINFORCE's baseline network); with `estimator` "reinforce"
+    it keeps log p(x | a) of its sample per example in `log_prob`."""
+
+    def __init__(self, estimator: str, tau: float):
+        super().__init__()
+        self.estimator, self.tau = estimator, tau
+        self.mean_field = False
+        self.log_prob: torch.Tensor | None = None
+
+    def forward(self, a: torch.Tensor) -> torch.Tensor:
+        if self.mean_field:
+            return PROXIES["st"](a)
+        noise = logistic_noise(a)
+        if not self.training or self.estimator == "reinforce":
+            out = sample_sign(a, noise)
+            if self.training:
+                self.log_prob = _log_prob_sign(out.flatten(1), a.flatten(1))
+            return out
+        if self.estimator == "concrete":
+            return concrete(a, noise, self.tau)
+        return straight_through(a, noise, self.estimator)
+
+
+def binarize(model: nn.Module, estimator: str, tau: float) -> list[StochasticBinary]:
+    """Replace every `nn.ReLU` of `model` by a `StochasticBinary`, in place; returns them."""
+    units = []
+    for parent in list(model.modules()):
+        for name, child in parent.named_children():
+            if isinstance(child, nn.ReLU):
+                unit = StochasticBinary(estimator, tau)
+                setattr(parent, name, unit)
+                units.append(unit)
+    return units
+
+
+class BinaryActivations(SampledClassifier):
+    Config = BinaryActivationsConfig
+    config: BinaryActivationsConfig
+
+    @classmethod
+    def model_problem(cls, model: str) -> str | None:
+        problem = super().model_problem(model)
+        if problem is None and model not in ARCHITECTURES:
+            return f"binary_activations binarises ReLU networks: use one of {ARCHITECTURES}"
+        return problem
+
+    def build_model(self) -> nn.Module:
+        model = super().build_model()
+        if not binarize(model, self.config.estimator, self.config.tau):
+            raise RunError(f"binary_activations: {self.model_name} has no nn.ReLU to binarise")
+        return model
+
+    def loss(
+        self, model: nn.Module, x: torch.Tensor, y: torch.Tensor, ctx: StepContext
+    ) -> torch.Tensor:
+        if self.config.estimator != "reinforce":
+            return F.cross_entropy(model(x), y)
+        units = [m for m in model.modules() if isinstance(m, StochasticBinary)]
+        rows = F.cross_entropy(model(x), y, reduction="none")
+        log_p = sum(unit.log_prob for unit in units)
+        with torch.no_grad():
+            for unit in units:
+                unit.mean_field = True
+            try:
+                baseline = F.cross_entropy(model(x), y, reduction="none")
+            finally:
+                for unit in units:
+                    unit.mean_field = False
+        return (rows + (rows.detach() - baseline) * log_p).mean()
