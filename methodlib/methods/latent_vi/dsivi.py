@@ -32,7 +32,7 @@ from torch import nn
 from methodlib.methods.base import DataInfo
 from methodlib.methods.latent_vi.base import gaussian_log_density, mixture_log_density
 from methodlib.methods.latent_vi.configs import BOUND_KS, DSIVIConfig
-from methodlib.methods.latent_vi.sivi import SIVI, sandwich
+from methodlib.methods.latent_vi.sivi import SIVI, gap_metrics, sandwich
 
 
 class DSIVI(SIVI):
@@ -87,9 +87,4 @@ class DSIVI(SIVI):
 
     def bound_scores(self, model: nn.Module, x: torch.Tensor) -> dict[str, float]:
         gaps = self.prior_gaps(model, self.config.bound_examples, x.device)
-        return {
-            **super().bound_scores(model, x),
-            **{f"prior_gap_k{k}": gap for k, gap in gaps.items()},
-            "prior_gap_drop_1_10": gaps[1] - gaps[10],
-            "prior_gap_drop_10_100": gaps[10] - gaps[100],
-        }
+        return {**super().bound_scores(model, x), **gap_metrics("prior", gaps)}
