@@ -110,15 +110,17 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True)
     p.add_argument("logs", nargs="+", help="train_log.csv of each seed (run folders seed<N>)")
 
-    p = command("plot-samples", _plot_samples, "draw generated samples next to test data")
-    p.add_argument("--experiment", required=True)
-    p.add_argument("--out", required=True)
-    p.add_argument("predictions", help="predictions.npz of the experiment's first seed")
-
-    p = command("plot-inpainting", _plot_inpainting, "draw an imputation run's imputations")
-    p.add_argument("--experiment", required=True)
-    p.add_argument("--out", required=True)
-    p.add_argument("predictions", help="predictions.npz of the experiment's first seed")
+    # commands that draw one experiment's first-seed predictions
+    for name, func, text in (
+        ("plot-samples", _plot_samples, "draw generated samples next to test data"),
+        ("plot-inpainting", _plot_inpainting, "draw an imputation run's imputations"),
+        ("plot-ponder", _plot_ponder, "draw an adaptive run's ponder maps"),
+        ("word-table", _word_table, "tabulate a text classifier's top kept words"),
+    ):
+        p = command(name, func, text)
+        p.add_argument("--experiment", required=True)
+        p.add_argument("--out", required=True)
+        p.add_argument("predictions", help="predictions.npz of the experiment's first seed")
 
     p = command("sample-table", _sample_table, "tabulate a text run's generated texts")
     p.add_argument("--experiment", required=True)
@@ -345,10 +347,22 @@ def _plot_inpainting(args) -> None:
     plot_inpainting(args.experiment, args.predictions, args.out)
 
 
+def _plot_ponder(args) -> None:
+    from methodlib.report.ponder_plots import plot_ponder_maps
+
+    plot_ponder_maps(args.experiment, args.predictions, args.out)
+
+
 def _sample_table(args) -> None:
     from methodlib.report.sample_tables import sample_table
 
     sample_table(args.experiment, args.predictions, args.out)
+
+
+def _word_table(args) -> None:
+    from methodlib.report.word_tables import word_table
+
+    word_table(args.experiment, args.predictions, args.out)
 
 
 def _plot_autoencoder(args) -> None:

@@ -16,7 +16,8 @@ class ModelEntry:
     denoisers' forward(x, t)), "autoencoder" for `dcgan`, whose methods reach into its
     generator, encoder and discriminators, "flow" for `realnvp` (sample and log-density) and
     "gan" for `mlp_gan` (generator and discriminator), the MH samplers' proposals, "latent_vae" for `vae_mlp` (the fully connected VAEs of
-    `methods/latent_vi/`)."""
+    `methods/latent_vi/`), "routing" for `resnet_units` (the residual units that `reset` routes
+    and `resnet_fixed` stacks, built from the method's config)."""
 
 
 MODEL_CATALOG: dict[str, ModelEntry] = {
@@ -24,18 +25,23 @@ MODEL_CATALOG: dict[str, ModelEntry] = {
     "lenet300_100_bn": ModelEntry(),
     "lenet5": ModelEntry(),
     "lenet5_bn": ModelEntry(),
+    "cnn_wide": ModelEntry(),
     "mlp_denoiser": ModelEntry("generation"),
     "conv_denoiser": ModelEntry("generation"),
     "dcgan": ModelEntry("generation", "autoencoder"),
     "realnvp": ModelEntry("generation", "flow"),
     "mlp_gan": ModelEntry("generation", "gan"),
     "vae_mlp": ModelEntry("generation", "latent_vae"),
+    "lstm_small": ModelEntry("text_classification"),
+    "lstm_imdb": ModelEntry("text_classification"),
     "transformer_tiny": ModelEntry("text"),
     "transformer_small": ModelEntry("text"),
     "transformer_base": ModelEntry("text"),
     "imputation_mlp": ModelEntry("imputation"),
     "imputation_mlp_large": ModelEntry("imputation"),
     "mean_field_logreg": ModelEntry("estimator"),
+    "resnet_units": ModelEntry(interface="routing"),
+    "adaptive_resnet": ModelEntry("adaptive_classification"),
 }
 """`_bn` variants add batch norm. The transformer sizes are for text methods, which build their
 own networks from the size."""

@@ -113,6 +113,16 @@ class MissingSpec(StrictModel):
     seed: NonNegativeInt = 0
 
 
+class ClutterSpec(StrictModel):
+    """Cluttered digits (`methodlib/data/clutter.py`): each 28 × 28 digit at a random place of
+    a `canvas` × `canvas` image among `pieces` random `size` × `size` crops of other digits,
+    drawn from the split's seed; for the adaptive-computation study."""
+
+    canvas: int = Field(40, ge=28, le=256, description="side of the cluttered image, in pixels")
+    pieces: NonNegativeInt = Field(4, description="crops of other digits per image")
+    size: int = Field(8, ge=1, le=20, description="side of each crop, in pixels")
+
+
 class EmbeddedDatasetSpec(StrictModel):
     """A dataset shipped inside an installed package: nothing is downloaded."""
 
@@ -124,6 +134,7 @@ class EmbeddedDatasetSpec(StrictModel):
     id_classes: IdClasses = None
     missing: MissingSpec | None = Field(None, description="the imputation task's test mask")
     noise_share: NoiseShare = 0.0
+    clutter: ClutterSpec | None = Field(None, description="28 × 28 digits only: see ClutterSpec")
 
     _classes = field_validator("id_classes")(_distinct_classes)
 
@@ -156,6 +167,7 @@ class LocalDatasetSpec(StrictModel):
     id_classes: IdClasses = None
     noise_share: NoiseShare = 0.0
     missing: MissingSpec | None = Field(None, description="the imputation task's test mask")
+    clutter: ClutterSpec | None = Field(None, description="28 × 28 digits only: see ClutterSpec")
 
     _classes = field_validator("id_classes")(_distinct_classes)
 
@@ -223,6 +235,27 @@ class FortunesDatasetSpec(TextFields):
     path: str = Field("/usr/share/games/fortunes", description="folder of the fortune files")
 
 
+class FortuneCollectionsDatasetSpec(TextFields):
+    """Debian's fortunes labelled by their collection (the file a quotation comes from), for
+    the `text_classification` task: rows of word ids (`max_len` words, the text study's
+    tokenizer's normalisation and pre-tokenisation), a vocabulary of the training split's
+    `vocab_size` most frequent words (`methodlib/data/fortune_collections.py`)."""
+
+    source: Literal["fortune_collections"]
+    path: str = Field("/usr/share/games/fortunes", description="folder of the fortune files")
+    collections: list[str] = Field(
+        ["art", "computers", "food", "law", "literature", "politics", "science"],
+        min_length=2,
+        description="fortune files whose quotations are the classes, in label order",
+    )
+    per_class: PositiveInt | None = Field(
+        300, description="keep at most this many quotations of each collection (a seeded draw)"
+    )
+    vocab_size: PositiveInt = Field(
+        5000, description="most frequent training words kept (plus [PAD], [CLS], [SEP], [UNK])"
+    )
+
+
 class GrammarDatasetSpec(TextFields):
     """Sentences drawn from a seeded probabilistic context-free grammar of English
     (`methodlib/data/grammar.py`): a language a small model can learn, with an exact judge
@@ -256,6 +289,7 @@ DatasetSpec = Annotated[
     | LocalDatasetSpec
     | SyntheticDatasetSpec
     | FortunesDatasetSpec
+    | FortuneCollectionsDatasetSpec
     | GrammarDatasetSpec
     | LocalTextDatasetSpec,
     Field(discriminator="source"),
@@ -856,6 +890,7 @@ DEFAULT_NOT_A_TRIGGER: dict[str, Any] = {
     "id_classes": None,
     "noise_share": 0.0,
     "missing": None,
+    "clutter": None,
     "amp": False,
     "compile": False,
 }

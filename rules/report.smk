@@ -120,6 +120,26 @@ rule plot_inpainting:
         " > {log} 2>&1"
 
 
+rule plot_ponder_maps:
+    input:
+        INPUTS.first_seed_predictions,
+    output:
+        report(
+            f"{REPORTS}/ponder_maps/{{experiment}}.png",
+            caption="report/ponder_maps.rst",
+            category="samples",
+        ),
+    conda:
+        ENV
+    log:
+        f"{REPORT_LOGS}/plot_ponder_maps/{{experiment}}.log",
+    benchmark:
+        f"{REPORT_BENCHMARKS}/plot_ponder_maps/{{experiment}}.tsv"
+    shell:
+        "methodlib plot-ponder --experiment {wildcards.experiment} --out {output} {input}"
+        " > {log} 2>&1"
+
+
 rule table_samples:
     input:
         INPUTS.first_seed_predictions,
@@ -133,6 +153,22 @@ rule table_samples:
         f"{REPORT_BENCHMARKS}/table_samples/{{experiment}}.tsv"
     shell:
         "methodlib sample-table --experiment {wildcards.experiment} --out {output} {input}"
+        " > {log} 2>&1"
+
+
+rule table_words:
+    input:
+        INPUTS.first_seed_predictions,
+    output:
+        f"{REPORTS}/words/{{experiment}}.md",
+    conda:
+        ENV
+    log:
+        f"{REPORT_LOGS}/table_words/{{experiment}}.log",
+    benchmark:
+        f"{REPORT_BENCHMARKS}/table_words/{{experiment}}.tsv"
+    shell:
+        "methodlib word-table --experiment {wildcards.experiment} --out {output} {input}"
         " > {log} 2>&1"
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.model_selection import train_test_split
 
+from methodlib.data.clutter import clutter_splits
 from methodlib.data.sources import RawData, load_source
 from methodlib.data.text import (
     build_vocab,
@@ -41,6 +42,10 @@ def prepare_dataset(name: str, spec, out_dir: str | Path) -> dict:
     """Write `{train,val,test}.npz` and `meta.json` into `out_dir`; return the meta."""
     if spec.source in TEXT_SOURCES:
         return prepare_text(name, spec, out_dir)
+    if spec.source == "fortune_collections":
+        from methodlib.data.fortune_collections import prepare_fortune_collections
+
+        return prepare_fortune_collections(name, spec, out_dir)
     raw = load_source(spec)
     splits = split_data(raw, spec)
     id_classes = getattr(spec, "id_classes", None)
@@ -48,6 +53,8 @@ def prepare_dataset(name: str, spec, out_dir: str | Path) -> dict:
         splits = split_domains(splits, id_classes, name)
     if getattr(spec, "noise_share", 0.0) > 0:
         splits = add_noise(splits, spec.noise_share, raw.scale, spec.split.seed)
+    if getattr(spec, "clutter", None) is not None:
+        splits = clutter_splits(splits, spec.clutter.model_dump(), spec.split.seed)
     train_x = splits["train"][0].astype(np.float64) / raw.scale
     axes = (0, *range(2, train_x.ndim))  # all but the channel (image) or coordinate axis
     mean = train_x.mean(axis=axes)

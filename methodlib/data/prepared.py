@@ -60,7 +60,7 @@ def load_prepared(folder: str | Path, standardise: bool = True) -> Prepared:
     meta = read_json(meta_path)
     if meta.get("format_version") != FORMAT_VERSION:
         raise RunError(f"{folder}: prepared with an older format; delete it and prepare again")
-    if meta.get("task") == "text":
+    if meta.get("task") in ("text", "text_classification"):  # rows of token ids
         return _load_text(folder, meta)
     trailing = (1,) * (len(meta["input_shape"]) - 1)  # (C, 1, 1) for images, (d,) for vectors
     mean = np.asarray(meta["mean"], dtype=np.float32).reshape(-1, *trailing)
@@ -77,7 +77,8 @@ def load_prepared(folder: str | Path, standardise: bool = True) -> Prepared:
 
 
 def _load_text(folder: Path, meta: dict) -> Prepared:
-    """Rows of compact token ids (`x`, int64) with their lengths (`y`), and the texts."""
+    """Rows of compact token ids (`x`, int64) with their lengths (`y`; the labels for
+    `text_classification`), and the texts."""
     splits = {}
     for split in SPLITS:
         with np.load(_checked(folder, meta, f"{split}.npz")) as data:

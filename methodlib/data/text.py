@@ -106,13 +106,16 @@ def fortune_texts(folder: Path = Path(FORTUNES_DIR)) -> TextCorpus:
             f"no fortune files in {folder}: install Debian's fortunes package "
             "(apt-get install fortunes) or set datasets.<name>.path"
         )
+    return TextCorpus([text for path in files for text in fortune_entries(path)])
+
+
+def fortune_entries(path: Path) -> list[str]:
+    """The quotations of one fortune file (one collection)."""
     texts = []
-    for path in files:
-        raw = path.read_text(encoding="latin-1")
-        for entry in raw.split("\n%\n"):
-            body = re.split(r"\n\s*--\s", entry)[0]
-            texts.append(re.sub(r"^\s*--\s*", "", body))  # a glossed proverb opens with --
-    return TextCorpus(texts)
+    for entry in path.read_text(encoding="latin-1").split("\n%\n"):
+        body = re.split(r"\n\s*--\s", entry)[0]
+        texts.append(re.sub(r"^\s*--\s*", "", body))  # a glossed proverb opens with --
+    return texts
 
 
 def _read_pairs(path: Path) -> TextCorpus:

@@ -6,7 +6,7 @@ Adding a method: write its config model (in its family's `configs.py`) and its i
 module, add one line to `METHOD_CONFIGS` below.
 
 Families (each a subpackage with a `configs.py`): `pruning`, `ensembles` (and approximate
-inference), `diffusion`, `text`, `autoencoders`, `latent_vi`.
+inference), `diffusion`, `text`, `autoencoders`, `latent_vi`, `tensor_train`, `routing`.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Union
 
 from pydantic import Field
 
+from methodlib.methods.adaptive.configs import ACTConfig, PACTConfig, SACTConfig
 from methodlib.methods.autoencoders.configs import ALIConfig, PAGANConfig, VAEConfig
 from methodlib.methods.config import MethodConfig
 from methodlib.methods.diffusion.configs import DDPMConfig, SSDDPMConfig
@@ -32,7 +33,11 @@ from methodlib.methods.ensembles.configs import (
     VarianceNetConfig,
 )
 from methodlib.methods.gradients.configs import BinaryActivationsConfig
-from methodlib.methods.gradients.vae_configs import DirichletVAEConfig
+from methodlib.methods.gradients.vae_configs import (
+    DirichletVAEConfig,
+    VMFVAEConfig,
+    VonMisesVAEConfig,
+)
 from methodlib.methods.imputation.configs import (
     IterativeImputeConfig,
     KNNImputeConfig,
@@ -50,6 +55,7 @@ from methodlib.methods.latent_vi.configs import (
 )
 from methodlib.methods.mc_gradients.configs import MCGradientVIConfig
 from methodlib.methods.mh.configs import MHExplicitConfig, MHGANConfig
+from methodlib.methods.perforation.configs import PerforatedCNNConfig
 from methodlib.methods.pruning.configs import (
     BayesIncrementalConfig,
     DenseConfig,
@@ -57,6 +63,13 @@ from methodlib.methods.pruning.configs import (
     SparseVDConfig,
     VDARDConfig,
 )
+from methodlib.methods.rnn_compression.configs import (
+    DenseLSTMConfig,
+    SparseVDLSTMConfig,
+    SparseVDVocLSTMConfig,
+)
+from methodlib.methods.routing.configs import FixedResNetConfig, ReSetConfig
+from methodlib.methods.tensor_train.configs import TTLayersConfig
 from methodlib.methods.text.configs import ArLMConfig, EmbeddingDiffusionConfig, TEncDMConfig
 from methodlib.model_catalog import MODEL_NAMES, model_interface, model_task
 
@@ -92,6 +105,8 @@ METHOD_CONFIGS: dict[str, type[MethodConfig]] = {
         DSIVIConfig,
         RobustVAEConfig,
         DirichletVAEConfig,
+        VMFVAEConfig,
+        VonMisesVAEConfig,
         TEncDMConfig,
         EmbeddingDiffusionConfig,
         ArLMConfig,
@@ -103,7 +118,17 @@ METHOD_CONFIGS: dict[str, type[MethodConfig]] = {
         MHExplicitConfig,
         MHGANConfig,
         MCGradientVIConfig,
+        PerforatedCNNConfig,
+        DenseLSTMConfig,
+        SparseVDLSTMConfig,
+        SparseVDVocLSTMConfig,
         BinaryActivationsConfig,
+        TTLayersConfig,
+        ReSetConfig,
+        FixedResNetConfig,
+        ACTConfig,
+        SACTConfig,
+        PACTConfig,
     )
 }
 

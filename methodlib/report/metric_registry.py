@@ -77,6 +77,36 @@ _ENTRIES = (
     _m("pruned_flops", "FLOPs per example after pruning", None, "lower", _COUNT),
     _m("flops_reduction", "FLOP reduction", "×", "higher", ".1f"),
     _m("cpu_speedup", "CPU speed-up", "×", "higher", ".2f"),
+    # adaptive computation time (methodlib/tasks/adaptive.py)
+    _m("ponder_cost", "Ponder cost ρ", None, "lower", ".3f"),
+    _m("ponder_auroc", "AUROC of the ponder map for the digit", None, "higher", ".3f"),
+    # RNN compression (methodlib/methods/rnn_compression/configs.py)
+    _m("kept_vocabulary", "Words kept", None, "lower", _COUNT),
+    _m("kept_vocabulary_fraction", "Vocabulary kept", "%", "lower", _PCT),
+    _m("vocabulary_size", "Vocabulary size", None, None, _COUNT),
+    _m("kept_hidden", "LSTM units kept", None, "lower", _COUNT),
+    # tensor-train layers (methodlib/methods/tensor_train/configs.py)
+    _m("tt_layer_params", "Parameters of the TT layer", None, "lower", _COUNT),
+    _m("dense_layer_params", "Parameters of the dense layer it replaces", None, None, _COUNT),
+    _m("tt_layer_compression", "Compression of the TT layer", "×", "higher", ".1f"),
+    # PerforatedCNNs (methodlib/methods/perforation/configs.py)
+    _m("perforation_rate", "Perforation rate (positions skipped)", "%", None, _PCT),
+    _m("dense_val_loss", "Validation NLL before perforation", "nats", "lower"),
+    _m("perforated_val_loss", "Validation NLL right after perforation", "nats", "lower"),
+    _m("perforation_loss_increase", "Validation NLL increase at perforation", "nats", "lower"),
+    _m("perforation_speedup", "CPU speed-up of the perforated conv layers", "×", "higher", ".2f"),
+    _m(
+        "perforation_speedup_torch",
+        "CPU speed-up of the perforated conv layers over torch's conv",
+        "×",
+        "higher",
+        ".2f",
+    ),
+    # ReSet routing (methodlib/methods/routing/configs.py)
+    _m("route_separation", "Route separation over shuffled labels", None, "higher", ".3f"),
+    _m("route_class_distance", "Mean route distance between classes", None, None, ".3f"),
+    _m("route_shuffled_distance", "Mean route distance, shuffled labels", None, None, ".3f"),
+    _m("digit", "Digit class", None, None, ".0f"),
     # ensembles and approximate inference (methodlib/methods/ensembles/configs.py)
     _m("swa_val_accuracy", "Validation accuracy (SWA)", "%", "higher", _PCT),
     _m("swa_val_nll", "Validation NLL (SWA)", "nats", "lower"),
@@ -163,10 +193,12 @@ _ENTRIES = (
     # the numbers that numbered metrics are drawn against (report/plots.py `numbered_metrics`)
     _m("samples", "Samples or ensemble members", None, None, _COUNT),
     _m("k", "Cost parameter k", None, None, ".0f"),
+    _m("sigma_percent", "Scale σ × 100 of N(1, σ²)", None, None, ".0f"),
     _m("n_samples", "Samples per estimate N", None, None, _COUNT),
     _m("sampling_steps", "Sampling steps", None, None, _COUNT),
     _m("noise_t_percent", "Diffusion time t", "%", None, ".0f"),
     _m("sampler_step", "Sampler step", None, None, _COUNT),
+    _m("rate_percent", "Perforation rate", "%", None, ".0f"),
 )
 
 METRICS: dict[str, MetricInfo] = {info.name: info for info in _ENTRIES}
@@ -236,6 +268,14 @@ def _per_layer(display: str, unit: str | None, fmt: str) -> Rule:
     return rule
 
 
+def _route_share(match: re.Match[str]) -> MetricInfo:
+    """`route_unit2_class7`: the share of ReSet's routing steps that send digits 7 to unit 2."""
+    k = match["k"]
+    unit = "a unit" if match["u"] == "*" else f"unit {match['u']}"
+    shown = f"Steps routed to {unit}" + ("" if k == "*" else f", digit {k}")
+    return MetricInfo("", shown, "%", None, ".1%")
+
+
 _COSTS = {"square": "(x − k)²", "cos": "cos kx", "exp": "exp(−kx²)"}
 
 
@@ -243,7 +283,9 @@ def _estimator_variance(match: re.Match[str]) -> MetricInfo:
     """`var_mu_cos_k2`: the per-sample variance of an estimator of ∂/∂μ E[cos 2x]."""
     param = "μ" if match["p"] == "mu" else "σ"
     shown = f"Variance of ∂/∂{param}, f = {_COSTS[match['cost']]}"
-    if match["k"] != "*":
+    if match["k"] != "*" and match["at"] == "s":  # the σ sweep: σ in hundredths
+        shown += f", σ = {int(match['k']) / 100:g}"
+    elif match["k"] != "*":
         shown += f", {match['at'].replace('n', 'N')} = {match['k']}"
     return MetricInfo("", shown, None, "lower", ".3g")
 
@@ -273,8 +315,15 @@ FAMILIES: tuple[tuple[re.Pattern[str], Rule], ...] = (
         _numbered("Gap of the log p(z) sandwich", "nats", "lower", ".3f", "at K = {k}"),
     ),
     (
-        re.compile(r"var_(?P<p>mu|sigma)_(?P<cost>square|cos|exp)_(?P<at>k|n)(?P<k>\d+|\*)"),
+        re.compile(r"var_(?P<p>mu|sigma)_(?P<cost>square|cos|exp)_(?P<at>k|n|s)(?P<k>\d+|\*)"),
         _estimator_variance,
+    ),
+    (re.compile(r"route_unit(?P<u>\d+|\*)_class(?P<k>\d+|\*)"), _route_share),
+    (
+        re.compile(r"loss_increase_at_rate_(?P<k>\d+|\*)"),
+        _numbered(
+            "Validation NLL increase at perforation", "nats", "lower", ".3f", "at rate {k} %"
+        ),
     ),
     (re.compile(r"sparsity_(?P<layer>\w+|\*)"), _per_layer("Zeroed weights", "%", ".1%")),
     (re.compile(r"kept_units_(?P<layer>\w+|\*)"), _per_layer("Units kept", None, _COUNT)),

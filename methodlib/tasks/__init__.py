@@ -11,15 +11,26 @@ columns against the declared metrics, and the DAG asks for report targets, befor
 
 from __future__ import annotations
 
+from methodlib.tasks.adaptive import AdaptiveClassification
 from methodlib.tasks.base import Task
 from methodlib.tasks.classification import Classification
 from methodlib.tasks.estimator import Estimator
 from methodlib.tasks.generation import Generation
 from methodlib.tasks.imputation import Imputation
 from methodlib.tasks.text import Text
+from methodlib.tasks.text_classification import TextClassification
 
 TASKS: dict[str, Task] = {
-    task.name: task for task in (Classification(), Generation(), Text(), Imputation(), Estimator())
+    task.name: task
+    for task in (
+        Classification(),
+        Generation(),
+        Text(),
+        Imputation(),
+        Estimator(),
+        TextClassification(),
+        AdaptiveClassification(),
+    )
 }
 
 

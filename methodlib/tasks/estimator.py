@@ -6,14 +6,17 @@ After training, a run saves (`test_outputs`):
 - the cost-function study, which needs no data: for each cost f(x; k) of `costs.K_GRID` at
   μ = σ = 1, `grid_replicates` independent gradient estimates (∂μ, ∂σ), each the mean of
   `grid_samples` terms (`grid`, shape (costs, k, 2, replicates)), and for the square cost at
-  k = 3 the estimates from N = 1, 4, 16, 64 samples (`by_n`, (N, 2, replicates)), both seeded
-  by the run's seed; and the exact gradients (`exact`);
+  k = 3 the estimates from N = 1, 4, 16, 64 samples (`by_n`, (N, 2, replicates)), and the σ
+  sweep: at μ = 1 and one k per cost (`SIGMA_K`), the same estimates for σ of `SIGMA_GRID`
+  (`by_sigma`, (costs, σ, 2, replicates)), all seeded by the run's seed; and the exact
+  gradients (`exact`, `exact_sigma`);
 - the logistic regression's posterior predictive on the test split (`probs`, `labels`), the
   final ELBO per example on the training split and the variance of a training step's gradient
   estimate there (`blr`).
 
 The metrics (`evaluate`): `var_<θ>_<cost>_k<k>`, N × the variance of an N-sample estimate
 (the per-sample variance the survey plots, for independent samples), `var_<θ>_square_n<N>`,
+`var_<θ>_<cost>_s<100 σ>` (the σ sweep; σ in hundredths, metric names carry integers),
 `bias_z_rms`, the root mean square over the grid of the z-scores (mean − exact) / standard
 error (about 1 for an unbiased estimator, growing with √replicates for a biased one), and the
 logistic regression's `final_elbo` (the log's last `elbo`, from its own draws; a metric named
@@ -39,6 +42,10 @@ GRID_MU, GRID_SIGMA = 1.0, 1.0
 """The survey's Figs. 2–3 measure N(1, 1)."""
 N_GRID = (1, 4, 16, 64)
 N_COST, N_K = "square", 3
+SIGMA_GRID = (25, 50, 100, 200, 400)
+"""The σ sweep in hundredths: σ = 0.25 … 4 around the survey's σ = 1."""
+SIGMA_K = {"square": 3, "cos": 2, "exp": 1}
+"""The k of each cost in the σ sweep (square: |μ − k| = 2)."""
 PARAMS = ("mu", "sigma")
 COST_NAMES = ("square", "cos", "exp")
 """`costs.COSTS`, said here too so that declaring the metrics imports no torch."""
@@ -49,6 +56,7 @@ class Estimator(Task):
     metrics = (
         *(f"var_{p}_{c}_k*" for p in PARAMS for c in COST_NAMES),
         *(f"var_{p}_{N_COST}_n*" for p in PARAMS),
+        *(f"var_{p}_{c}_s*" for p in PARAMS for c in COST_NAMES),
         "bias_z_rms",
         "final_elbo",
         "test_accuracy",
@@ -81,11 +89,8 @@ class Estimator(Task):
             ],
             dim=1,
         )
-        grid, by_n, exact = cost_study(method.config)
         return {
-            "grid": grid,
-            "by_n": by_n,
-            "exact": exact,
+            **cost_study(method.config),
             "grid_samples": np.array(method.config.grid_samples),
             "probs": probs.numpy(),
             "labels": data.test.y.numpy(),
@@ -101,9 +106,7 @@ class Estimator(Task):
         with np.load(run_dir / "predictions.npz") as outputs:
             saved = {key: outputs[key] for key in outputs.files}
         metrics = {
-            **estimator_metrics(
-                saved["grid"], saved["by_n"], saved["exact"], int(saved["grid_samples"])
-            ),
+            **estimator_metrics(saved, int(saved["grid_samples"])),
             **dict(zip(saved["blr_names"].tolist(), saved["blr_values"].tolist(), strict=True)),
             "test_accuracy": float((saved["probs"].mean(0).argmax(-1) == saved["labels"]).mean()),
             **record["model_stats"],
@@ -112,9 +115,10 @@ class Estimator(Task):
         return run_result(record, metrics, samples=len(saved["probs"]))
 
 
-def cost_study(config: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(`grid`, `by_n`, `exact`) of the module's docstring for the estimator of `config`,
-    drawn from the generator the training seed left (the run is seeded)."""
+def cost_study(config: Any) -> dict[str, np.ndarray]:
+    """`grid`, `by_n`, `exact`, `by_sigma` and `exact_sigma` of the module's docstring for the
+    estimator of `config`, drawn from the generator the training seed left (the run is
+    seeded)."""
     import numpy as np
     import torch
 
@@ -125,8 +129,8 @@ def cost_study(config: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     sigma = torch.tensor([GRID_SIGMA], dtype=torch.float64)
     replicates = config.grid_replicates
 
-    def estimates(name: str, k: float, n: int) -> np.ndarray:
-        terms = gradient_terms(config.estimator, cost(name, k), mu, sigma, (replicates, n))
+    def estimates(name: str, k: float, n: int, scale: torch.Tensor = sigma) -> np.ndarray:
+        terms = gradient_terms(config.estimator, cost(name, k), mu, scale, (replicates, n))
         return torch.stack([t[..., 0].mean(-1) for t in terms]).numpy()  # (2, replicates)
 
     grid = np.stack(
@@ -136,17 +140,33 @@ def cost_study(config: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     exact = np.array(
         [[exact_gradient(c, k, GRID_MU, GRID_SIGMA) for k in K_GRID[c]] for c in COSTS]
     )
-    return grid, by_n, exact
+    sigmas = [torch.tensor([s / 100], dtype=torch.float64) for s in SIGMA_GRID]
+    by_sigma = np.stack(
+        [
+            np.stack([estimates(c, SIGMA_K[c], config.grid_samples, s) for s in sigmas])
+            for c in COSTS
+        ]
+    )
+    exact_sigma = np.array(
+        [[exact_gradient(c, SIGMA_K[c], GRID_MU, s / 100) for s in SIGMA_GRID] for c in COSTS]
+    )
+    return {
+        "grid": grid,
+        "by_n": by_n,
+        "exact": exact,
+        "by_sigma": by_sigma,
+        "exact_sigma": exact_sigma,
+    }
 
 
-def estimator_metrics(
-    grid: np.ndarray, by_n: np.ndarray, exact: np.ndarray, samples: int
-) -> dict[str, float]:
-    """The variance and bias metrics of the module's docstring from the saved estimates."""
+def estimator_metrics(saved: dict[str, np.ndarray], samples: int) -> dict[str, float]:
+    """The variance and bias metrics of the module's docstring from the saved estimates
+    (`cost_study`'s arrays; runs saved before the σ sweep have no `by_sigma`)."""
     import numpy as np
 
     from methodlib.methods.mc_gradients.costs import COSTS, K_GRID
 
+    grid, by_n, exact = saved["grid"], saved["by_n"], saved["exact"]
     metrics: dict[str, float] = {}
     for i, name in enumerate(COSTS):
         for j, k in enumerate(K_GRID[name]):
@@ -155,6 +175,13 @@ def estimator_metrics(
     for i, n in enumerate(N_GRID):
         for p, param in enumerate(PARAMS):
             metrics[f"var_{param}_{N_COST}_n{n}"] = float(n * by_n[i, p].var(ddof=1))
+    if "by_sigma" in saved:
+        for i, name in enumerate(COSTS):
+            for j, s in enumerate(SIGMA_GRID):
+                for p, param in enumerate(PARAMS):
+                    metrics[f"var_{param}_{name}_s{s}"] = float(
+                        samples * saved["by_sigma"][i, j, p].var(ddof=1)
+                    )
     replicates = grid.shape[-1]
     error = grid.std(axis=-1, ddof=1) / np.sqrt(replicates)
     z = (grid.mean(axis=-1) - exact) / np.maximum(error, 1e-300)

@@ -28,6 +28,8 @@ DENSITY_INFO = replace(INFO, density={"kind": "std_normal", "dim": 64})
 def info_of(name: str) -> DataInfo:
     if getattr(METHODS[name].Config, "needs_density", False):
         return DENSITY_INFO
+    if METHODS[name].task == "text_classification":  # word rows, their lengths as labels
+        return replace(TEXT_INFO, n_classes=10)
     return TEXT_INFO if METHODS[name].task == "text" else INFO
 
 

@@ -25,6 +25,12 @@ DATASETS = {
     "digits": {"source": "digits", "limit": 200, "id_classes": [0, 1, 2, 3, 4, 5, 6, 7]},
     "simplex3": {"source": "synthetic", "kind": "simplex", "dim": 3, "n": 200, "components": 2},
     "quotes": {"source": "fortunes", "limit": 120, "max_len": 12},
+    "collections": {
+        "source": "fortune_collections",
+        "collections": ["law", "food"],
+        "per_class": 60,
+        "max_len": 12,
+    },
     "ring": {"source": "synthetic", "kind": "ring", "dim": 2, "n": 200, "components": 1},
     "wine": {"source": "sklearn_tabular", "name": "wine", "missing": {"kind": "mcar"}},
 }
@@ -38,6 +44,8 @@ def experiment(name: str) -> dict:
     task = METHOD_CONFIGS[name].task
     if task == "text":
         dataset = "quotes"
+    elif task == "text_classification":
+        dataset = "collections"
     elif task == "imputation":
         dataset = "wine"
     elif model == "mlp_denoiser":
@@ -68,7 +76,7 @@ def _one_thread():
 @pytest.mark.parametrize("name", sorted(METHOD_CONFIGS))
 def test_run_produces_only_declared_metrics_and_columns(name, prepared, tmp_path):
     exp = experiment(name)
-    if exp["dataset"] == "quotes" and not Path(FORTUNES_DIR).is_dir():
+    if exp["dataset"] in ("quotes", "collections") and not Path(FORTUNES_DIR).is_dir():
         pytest.skip("apt-get install fortunes")
     pipeline = validate_pipeline(
         {

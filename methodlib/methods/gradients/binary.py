@@ -36,8 +36,8 @@ of the last binary layer is a product of 2^n × 2^n transition matrices (cost 2^
 n ≤ ~10) and E[L] = Σ_s p(s) L(s) exactly; its autograd gradient is the truth the estimators
 are measured against (PSA paper's 2-5-5-5 setting: 2-D inputs, three binary layers of 5, one
 logit with the logistic loss, trained on `psa_toy_data`). Only logistic noise (F = σ) and
-real-valued weights are covered; binary weights via mirror descent are left for the training
-study.
+real-valued weights are covered here; stochastic binary weights and their mirror-descent
+straight-through update are `binary_weights.py`.
 """
 
 from __future__ import annotations
@@ -132,7 +132,7 @@ def output_loss(logits: Tensor, y: Tensor) -> Tensor:
 
 
 def logistic_noise(like: Tensor, generator: torch.Generator | None = None) -> Tensor:
-    u = torch.rand(like.shape, generator=generator, dtype=like.dtype)
+    u = torch.rand(like.shape, generator=generator, dtype=like.dtype, device=like.device)
     return torch.log(u) - torch.log1p(-u)
 
 

@@ -22,6 +22,17 @@ Training minimises the expected cross-entropy E_Z[L] with one noise draw per exa
   E[x | a] = tanh(a/2)) on the same example, as in `binary.surrogate_loss` with one sample.
   (On the `_bn` architectures the baseline pass also moves batch norm's running statistics;
   the study uses plain LeNet-300-100.)
+- `psa`: path sample-analytic (Shekhovtsov et al. 2020), `binary.surrogate_loss` on the
+  network's fully connected layers (LeNet-300-100 only). Its per-layer analytic term is not a
+  re-forward per flipped unit: flipping input unit i of a fully connected layer moves every
+  pre-activation by −2 w_{:, i} x_i, so all flips of a layer are one [batch, n_in, n_out]
+  tensor (300 × 100 for the second layer), and the last binary layer's flips one
+  [batch, 100, 10] batch of logits; about 10 × the step time of the straight-through
+  (52 vs 4.7 ms at batch 100 on one core).
+
+With `binary_weights` every fully connected layer's weights are stochastic ±1 too
+(`binary_weights.py`: latent η, P(w = +1) = σ(η), the mirror-descent straight-through update),
+one weight draw per batch and per prediction sample.
 
 The prediction is the mean of the class probabilities over `samples` sampled binary states
 (the stochastic network's predictive distribution), the per-epoch validation over
@@ -38,12 +49,15 @@ from methodlib.errors import RunError
 from methodlib.methods.base import SampledClassifier, StepContext
 from methodlib.methods.gradients.binary import (
     PROXIES,
+    BinaryNetwork,
     _log_prob_sign,
     concrete,
     logistic_noise,
     sample_sign,
     straight_through,
+    surrogate_loss,
 )
+from methodlib.methods.gradients.binary_weights import binarize_weights, replace_modules
 from methodlib.methods.gradients.configs import BinaryActivationsConfig
 
 ARCHITECTURES = ("lenet300_100", "lenet300_100_bn", "lenet5", "lenet5_bn")
@@ -71,19 +85,13 @@ class StochasticBinary(nn.Module):
             return out
         if self.estimator == "concrete":
             return concrete(a, noise, self.tau)
-        return straight_through(a, noise, self.estimator)
+        # psa trains through `binary.surrogate_loss`; a plain training-mode forward is ST's
+        return straight_through(a, noise, self.estimator if self.estimator in PROXIES else "st")
 
 
 def binarize(model: nn.Module, estimator: str, tau: float) -> list[StochasticBinary]:
     """Replace every `nn.ReLU` of `model` by a `StochasticBinary`, in place; returns them."""
-    units = []
-    for parent in list(model.modules()):
-        for name, child in parent.named_children():
-            if isinstance(child, nn.ReLU):
-                unit = StochasticBinary(estimator, tau)
-                setattr(parent, name, unit)
-                units.append(unit)
-    return units
+    return replace_modules(model, nn.ReLU, lambda _: StochasticBinary(estimator, tau))
 
 
 class BinaryActivations(SampledClassifier):
@@ -101,11 +109,19 @@ class BinaryActivations(SampledClassifier):
         model = super().build_model()
         if not binarize(model, self.config.estimator, self.config.tau):
             raise RunError(f"binary_activations: {self.model_name} has no nn.ReLU to binarise")
+        if self.config.estimator == "psa" and self.model_name != "lenet300_100":
+            raise RunError("binary_activations: estimator psa takes lenet300_100 only")
+        if self.config.binary_weights:
+            binarize_weights(model, self.config.weight_init_scale)
         return model
 
     def loss(
         self, model: nn.Module, x: torch.Tensor, y: torch.Tensor, ctx: StepContext
     ) -> torch.Tensor:
+        if self.config.estimator == "psa":
+            linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
+            net = BinaryNetwork([m.weight for m in linears], [m.bias for m in linears])
+            return surrogate_loss(net, x.flatten(1), y, "psa")
         if self.config.estimator != "reinforce":
             return F.cross_entropy(model(x), y)
         units = [m for m in model.modules() if isinstance(m, StochasticBinary)]

@@ -12,7 +12,7 @@ from methodlib.methods import METHODS, DataInfo, StepContext
 from methodlib.methods.gradients.binary import BinaryNetwork, logistic_noise, surrogate_loss
 from methodlib.methods.gradients.binary_lenet import StochasticBinary
 
-ESTIMATORS = ("st", "st_identity", "st_tanh", "concrete", "reinforce")
+ESTIMATORS = ("st", "st_identity", "st_tanh", "concrete", "reinforce", "psa")
 INFO = DataInfo(input_shape=(1, 4, 4), n_classes=10, n_train=64)
 
 

@@ -4,8 +4,9 @@ gradients, and against closed-form derivatives of expectations (Monte Carlo).
 Ground truth, float64 (numbers measured by `benchmarks/implicit_gradients.py`, 100 samples at
 each of 16 shapes log-spaced in [1e-2, 1e3]; `benchmarks/results/implicit_gradients.json`):
 - Gamma: dz/dα = −(∂P/∂α)/p at z = gammaincinv(α, u), ∂P/∂α by mpmath at 40 digits. Ours:
-  relative error ≤ 2e-14, absolute ≤ 3.4e-13 (at α = 0.01, where dz/dα reaches ~60), in both
-  the series (z < α + 1) and the continued-fraction regime. torch's `_standard_gamma_grad` at
+  relative error ≤ 1e-13, absolute ≤ 3.3e-13 (at α = 0.01, where dz/dα reaches ~60), in both
+  the series (z < max(α + 1, 4)) and the continued-fraction regime, evaluated either way
+  (whole arrays for few samples, loops over the terms for many). torch's `_standard_gamma_grad` at
   the same samples: up to 6e-4 relative, 3.7e-2 absolute.
 - Beta and Dirichlet as normalised Gammas inherit the Gamma accuracy (≤ 1.1e-13 absolute);
   torch's Beta (the Beta CDF's implicit gradient, another transport) reaches 7e-4 absolute.
@@ -64,6 +65,21 @@ def test_gamma_grad_matches_mpmath(alpha):
     truth = np.array([reference.gamma_grad(alpha, float(x)) for x in z])
     ours = gamma_sample_grad(torch.tensor(z), torch.tensor(alpha, dtype=torch.float64)).numpy()
     np.testing.assert_allclose(ours, truth, rtol=1e-11, atol=0)
+
+
+@pytest.mark.parametrize("alpha", [0.01, 0.5, 3.0, 49.0, 50.0, 499.0, 1000.0])
+def test_gamma_grad_at_the_switches_by_both_evaluations(alpha):
+    # around z = max(α + 1, 4) (series | continued fraction) and the shape groups' edges; few
+    # samples take the (samples, terms) arrays and the tree, many the loops over the terms
+    z = np.array([3.999, 4.0, alpha + 1 - 1e-9, alpha + 1, 1.1 * max(alpha + 1, 4.0)])
+    truth = np.array([reference.gamma_grad(alpha, float(x)) for x in z])
+    for repeats in (1, 20_000):
+        ours = gamma_sample_grad(
+            torch.tensor(z).repeat(repeats), torch.tensor(alpha, dtype=torch.float64)
+        )
+        np.testing.assert_allclose(
+            ours.reshape(repeats, -1).numpy(), truth[None].repeat(repeats, 0), rtol=1e-12, atol=0
+        )
 
 
 def test_gamma_matches_torch_rsample_at_the_same_samples():

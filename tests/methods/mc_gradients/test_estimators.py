@@ -5,6 +5,7 @@ expectations, and the variances the survey derives."""
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -12,7 +13,13 @@ import torch
 
 from methodlib.methods.mc_gradients.costs import COSTS, K_GRID, cost, exact_gradient
 from methodlib.methods.mc_gradients.estimators import ESTIMATORS, gradient_terms
-from methodlib.tasks.estimator import COST_NAMES, cost_study, estimator_metrics
+from methodlib.tasks.estimator import (
+    COST_NAMES,
+    SIGMA_GRID,
+    SIGMA_K,
+    cost_study,
+    estimator_metrics,
+)
 
 N = 200_000
 
@@ -120,8 +127,35 @@ def test_cost_study_metrics_are_those_declared():
     assert COST_NAMES == COSTS  # the task declares the metrics without importing torch
     torch.manual_seed(0)
     config = MCGradientVIConfig(estimator="pathwise", grid_replicates=500)
-    metrics = estimator_metrics(*cost_study(config), config.grid_samples)
+    metrics = estimator_metrics(cost_study(config), config.grid_samples)
     assert len([m for m in metrics if "_k" in m]) == 2 * sum(len(k) for k in K_GRID.values())
+    swept = [m for m in metrics if re.fullmatch(r"var_\w+_s\d+", m)]
+    assert len(swept) == 2 * len(COSTS) * len(SIGMA_GRID)
     assert all(matches(m, get_task("estimator").metrics) for m in metrics)
     assert metrics["var_mu_square_k3"] == pytest.approx(4.0, rel=0.15)  # 4σ²
     assert 0.6 < metrics["bias_z_rms"] < 1.5
+
+
+@pytest.mark.parametrize("estimator", ["score_function", "pathwise", "measure_valued"])
+def test_sigma_sweep_is_unbiased_with_the_closed_form_variances(estimator):
+    """The σ sweep's estimates average to the closed-form gradients at every σ, and on the
+    quadratic cost (d = μ − k) the per-sample variances of ∂μ are the closed forms: pathwise
+    2(x − k) = 2(d + σε): 4σ²; score function (d + σε)² ε / σ:
+    (d⁴ + 18 d²σ² + 15 σ⁴) / σ² − 4d²."""
+    from methodlib.methods.mc_gradients.configs import MCGradientVIConfig
+
+    torch.manual_seed(1)
+    config = MCGradientVIConfig(estimator=estimator, grid_replicates=2000)
+    saved = cost_study(config)
+    by_sigma, exact = saved["by_sigma"], saved["exact_sigma"]
+    se = by_sigma.std(-1, ddof=1) / by_sigma.shape[-1] ** 0.5
+    assert np.abs((by_sigma.mean(-1) - exact) / se).max() < 5
+    for j, s in enumerate(SIGMA_GRID):
+        sigma, d = s / 100, 1.0 - SIGMA_K["square"]
+        assert exact[0, j, 0] == pytest.approx(2 * d)
+        var = config.grid_samples * by_sigma[0, j, 0].var(ddof=1)
+        if estimator == "pathwise":
+            assert var == pytest.approx(4 * sigma**2, rel=0.15)
+        elif estimator == "score_function":
+            closed = (d**4 + 18 * d**2 * sigma**2 + 15 * sigma**4) / sigma**2 - 4 * d**2
+            assert var == pytest.approx(closed, rel=0.25)

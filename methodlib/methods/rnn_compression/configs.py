@@ -1,0 +1,57 @@
+"""Config models of the RNN compression family (`dense_lstm`, `sparsevd_lstm`,
+`sparsevd_voc_lstm`), torch-free: see `methodlib.methods.config`."""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+from pydantic import Field
+
+from methodlib.methods.config import MethodConfig
+from methodlib.methods.pruning.configs import VariationalConfig
+
+RNN_COMPRESSION_METRICS = (
+    "compression",
+    "nonzero_weights",
+    "kept_vocabulary",
+    "kept_vocabulary_fraction",
+    "kept_hidden",
+)
+"""What `layers.compression_stats` measures of a trained LSTM classifier."""
+
+
+class DenseLSTMConfig(MethodConfig):
+    name: Literal["dense_lstm"] = "dense_lstm"
+    display_name: ClassVar[str] = "Dense LSTM"
+    implementation: ClassVar[str] = "methodlib.methods.rnn_compression.dense_lstm:DenseLSTM"
+    task: ClassVar[str] = "text_classification"
+    batch_norm: ClassVar[bool] = False
+    metrics: ClassVar[tuple[str, ...]] = RNN_COMPRESSION_METRICS
+
+
+class SparseVDLSTMConfig(VariationalConfig):
+    """Sparse VD of every weight matrix (embedding, LSTM input and recurrent, output), with the
+    reference code's settings: log σ initialised at −3 (log σ² = −6), log α clipped to
+    [−8, 8], weights with log α ≥ 3 zeroed at test, the full KL from the first step
+    (`kl_warmup` 0: the reference does not anneal it)."""
+
+    name: Literal["sparsevd_lstm"] = "sparsevd_lstm"
+    display_name: ClassVar[str] = "SparseVD"
+    implementation: ClassVar[str] = "methodlib.methods.rnn_compression.sparsevd_lstm:SparseVDLSTM"
+    task: ClassVar[str] = "text_classification"
+    batch_norm: ClassVar[bool] = False
+    metrics: ClassVar[tuple[str, ...]] = RNN_COMPRESSION_METRICS
+    log_columns: ClassVar[tuple[str, ...]] = ("kl_per_example", "compression")
+    threshold: float = Field(3.0, description="weights with log α ≥ threshold are zeroed at test")
+    log_sigma2_init: float = Field(-6.0, description="initial log σ² of every weight")
+
+
+class SparseVDVocLSTMConfig(SparseVDLSTMConfig):
+    """SparseVD plus a multiplicative Gaussian weight z_w ~ N(μ_w, σ_w²) per word (μ starts at
+    1, log σ² at `log_sigma2_init`); a word whose log α_w ≥ `threshold` leaves the vocabulary."""
+
+    name: Literal["sparsevd_voc_lstm"] = "sparsevd_voc_lstm"  # type: ignore[assignment]
+    display_name: ClassVar[str] = "SparseVD-Voc"
+    implementation: ClassVar[str] = (
+        "methodlib.methods.rnn_compression.sparsevd_voc_lstm:SparseVDVocLSTM"
+    )

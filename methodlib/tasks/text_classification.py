@@ -1,0 +1,57 @@
+"""Text classification: the class of each text (fortunes by collection), from rows of word ids,
+with the compression of the classifier (Bayesian compression of RNNs, Chirkova et al. 2018).
+
+A run saves what a classification run saves (`probs` with a samples axis, `labels`) plus, for
+the report's table of informative words, `word_scores` (words × classes: what each kept word
+alone says for each class, `LSTMMethod.word_scores`), the vocabulary `words` and the class
+names `classes`. The log has `val_nll` and `val_accuracy`. Metrics (`text_classification_eval`)
+are the classification metrics of the predictions and the method's compression metrics
+(all weights / non-zero, kept vocabulary); metrics.json also lists each class's top words."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from methodlib.tasks.classification import PREDICTION_METRICS, Classification
+
+if TYPE_CHECKING:
+    import numpy as np
+    from torch import nn
+
+    from methodlib.data import Prepared
+    from methodlib.methods.rnn_compression.base import LSTMMethod
+
+
+class TextClassification(Classification):
+    name = "text_classification"
+    metrics = (*PREDICTION_METRICS, "vocabulary_size")
+    text_data = True
+    uncertainty_figures = False
+    index_links = "Top kept words per class"
+
+    def dataset_problem(self, dataset: Any) -> str | None:
+        if dataset.source != "fortune_collections":
+            return "has no labels; text_classification needs a `fortune_collections` dataset"
+        return None
+
+    def report_targets(self, experiment: str, method: Any) -> list[str]:
+        return [f"words/{experiment}.md"]
+
+    def test_outputs(
+        self, method: LSTMMethod, model: nn.Module, data: Prepared, batch_size: int, device
+    ) -> dict[str, np.ndarray]:
+        import numpy as np
+
+        outputs = super().test_outputs(method, model, data, batch_size, device)
+        outputs["word_scores"] = method.word_scores(model).float().cpu().numpy()
+        outputs["words"] = np.array(data.meta["vocab"], dtype=str)
+        outputs["classes"] = np.array(data.meta["classes"], dtype=str)
+        return outputs
+
+    def evaluate(
+        self, run_dir: Path, record: dict[str, Any], judge: Any, data: Any
+    ) -> dict[str, Any]:
+        from methodlib.tasks.text_classification_eval import evaluate_text_classification
+
+        return evaluate_text_classification(run_dir, record)
