@@ -34,6 +34,8 @@ MODEL_CATALOG: dict[str, ModelEntry] = {
     "vae_mlp": ModelEntry("generation", "latent_vae"),
     "lstm_small": ModelEntry("text_classification"),
     "lstm_imdb": ModelEntry("text_classification"),
+    "lstm_lm_small": ModelEntry("word_lm"),
+    "lstm_lm_ptb": ModelEntry("word_lm"),
     "transformer_tiny": ModelEntry("text"),
     "transformer_small": ModelEntry("text"),
     "transformer_base": ModelEntry("text"),

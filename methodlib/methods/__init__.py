@@ -65,7 +65,9 @@ from methodlib.methods.pruning.configs import (
 )
 from methodlib.methods.rnn_compression.configs import (
     DenseLSTMConfig,
+    DenseLSTMLMConfig,
     SparseVDLSTMConfig,
+    SparseVDLSTMLMConfig,
     SparseVDVocLSTMConfig,
 )
 from methodlib.methods.routing.configs import FixedResNetConfig, ReSetConfig
@@ -122,6 +124,8 @@ METHOD_CONFIGS: dict[str, type[MethodConfig]] = {
         DenseLSTMConfig,
         SparseVDLSTMConfig,
         SparseVDVocLSTMConfig,
+        DenseLSTMLMConfig,
+        SparseVDLSTMLMConfig,
         BinaryActivationsConfig,
         TTLayersConfig,
         ReSetConfig,

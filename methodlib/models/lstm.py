@@ -3,7 +3,9 @@ linear map of the last hidden state to the classes.
 
 A size (`LSTMSize`) is what a pipeline file's `model:` names for `text_classification`:
 `lstm_small` (the CPU study) and `lstm_imdb` (the paper's IMDB network: 300-dimensional
-embeddings, 128 hidden units). The layers are given by the method: plain ones for the dense
+embeddings, 128 hidden units); `lstm_lm_small` and `lstm_lm_ptb` for the word-level language
+models of `word_lm` (`LSTMLanguageModel`: the same layers, logits of the next word at every
+position). The layers are given by the method: plain ones for the dense
 baseline, variational ones for sparse VD (`methods/rnn_compression/layers.py`). The LSTM reads
 its weight matrices through `weight_of`, once per forward pass, so a method with weight noise
 draws one weight sample per mini-batch, shared over the time steps (the reference code's
@@ -29,7 +31,11 @@ class LSTMSize:
 LSTM_SIZES: dict[str, LSTMSize] = {
     "lstm_small": LSTMSize(embedding=64, hidden=64),
     "lstm_imdb": LSTMSize(embedding=300, hidden=128),
+    "lstm_lm_small": LSTMSize(embedding=64, hidden=64),
+    "lstm_lm_ptb": LSTMSize(embedding=256, hidden=256),
 }
+"""`lstm_lm_*` are the `word_lm` sizes (`LSTMLanguageModel`): the CPU study's and the paper's
+word-level Penn Treebank network (one LSTM layer of 256 units)."""
 
 
 def weight_of(layer: nn.Module) -> torch.Tensor:
@@ -58,12 +64,14 @@ class LSTMClassifier(nn.Module):
             for block in hh.weight.view(4, hidden, hidden):
                 nn.init.orthogonal_(block, gain=1.1)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def hidden_states(self, x: torch.Tensor) -> torch.Tensor:
+        """The hidden state after each position of rows of word ids (B, T) → (B, T, H)."""
         mask = (x != self.pad).unsqueeze(-1)
         inputs = nn.functional.linear(self.embedding(x), weight_of(self.ih), self.ih.bias)
         w_hh = weight_of(self.hh)
         h = inputs.new_zeros(len(x), w_hh.shape[1])
         c = torch.zeros_like(h)
+        states = []
         for t in range(x.shape[1]):
             gates = inputs[:, t] + h @ w_hh.T
             i, f, g, o = gates.chunk(4, dim=1)
@@ -71,4 +79,25 @@ class LSTMClassifier(nn.Module):
             h_new = torch.sigmoid(o) * torch.tanh(c_new)
             c = torch.where(mask[:, t], c_new, c)
             h = torch.where(mask[:, t], h_new, h)
-        return self.out(h)
+            states.append(h)
+        return torch.stack(states, dim=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.out(self.hidden_states(x)[:, -1])
+
+
+class LSTMLanguageModel(LSTMClassifier):
+    """The same layers as a word-level language model (`word_lm`): `out` maps the state after
+    each position to logits over the vocabulary. `forward` reads `[CLS] w1 .. w(T-1)` (the
+    row shifted right behind the start token `bos`) and returns, at each position t, the
+    logits of the row's word t (B, T, V), so that every word of a text, the first included,
+    is predicted from the words before it; positions holding `pad` are not scored (the
+    method's `token_nll`)."""
+
+    def __init__(self, *layers: nn.Module, pad: int, bos: int):
+        super().__init__(*layers, pad=pad)
+        self.bos = bos
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        shifted = torch.cat([torch.full_like(x[:, :1], self.bos), x[:, :-1]], dim=1)
+        return self.out(self.hidden_states(shifted))

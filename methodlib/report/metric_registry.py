@@ -85,6 +85,10 @@ _ENTRIES = (
     _m("kept_vocabulary_fraction", "Vocabulary kept", "%", "lower", _PCT),
     _m("vocabulary_size", "Vocabulary size", None, None, _COUNT),
     _m("kept_hidden", "LSTM units kept", None, "lower", _COUNT),
+    # word-level language modelling (methodlib/tasks/word_lm.py)
+    _m("test_perplexity", "Test perplexity per word", None, "lower", ".1f"),
+    _m("test_log_perplexity", "Test log perplexity per word", "nats", "lower", ".3f"),
+    _m("test_words", "Test words scored", None, None, _COUNT),
     # tensor-train layers (methodlib/methods/tensor_train/configs.py)
     _m("tt_layer_params", "Parameters of the TT layer", None, "lower", _COUNT),
     _m("dense_layer_params", "Parameters of the dense layer it replaces", None, None, _COUNT),
@@ -180,6 +184,7 @@ _ENTRIES = (
     _m("seconds", "Wall time", "s", None, ",.0f"),
     _m("val_nll", "Validation NLL", "nats", "lower"),
     _m("val_accuracy", "Validation accuracy", "%", "higher", _PCT),
+    _m("val_perplexity", "Validation perplexity per word", None, "lower", ".1f"),
     _m("val_loss", "Validation loss", None, "lower"),
     _m("val_mse", "Validation MSE of the denoiser", None, "lower"),
     _m("val_decoder_ce", "Validation decoder cross-entropy", "nats", "lower"),

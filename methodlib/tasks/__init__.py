@@ -19,6 +19,7 @@ from methodlib.tasks.generation import Generation
 from methodlib.tasks.imputation import Imputation
 from methodlib.tasks.text import Text
 from methodlib.tasks.text_classification import TextClassification
+from methodlib.tasks.word_lm import WordLM
 
 TASKS: dict[str, Task] = {
     task.name: task
@@ -30,6 +31,7 @@ TASKS: dict[str, Task] = {
         Estimator(),
         TextClassification(),
         AdaptiveClassification(),
+        WordLM(),
     )
 }
 

@@ -28,7 +28,7 @@ DENSITY_INFO = replace(INFO, density={"kind": "std_normal", "dim": 64})
 def info_of(name: str) -> DataInfo:
     if getattr(METHODS[name].Config, "needs_density", False):
         return DENSITY_INFO
-    if METHODS[name].task == "text_classification":  # word rows, their lengths as labels
+    if METHODS[name].task in ("text_classification", "word_lm"):  # word rows, lengths as labels
         return replace(TEXT_INFO, n_classes=10)
     return TEXT_INFO if METHODS[name].task == "text" else INFO
 
@@ -71,6 +71,8 @@ def outputs(method, model, x: torch.Tensor) -> torch.Tensor:
     imputations of `x` with half its entries hidden."""
     if method.task in ("generation", "text"):
         return method.generate(model, len(x), "cpu")
+    if method.task == "word_lm":  # per-word NLL of the rows
+        return method.token_nll(model, x)
     if method.task == "imputation":
         hidden = torch.rand(x.shape, generator=torch.Generator().manual_seed(0)) < 0.5
         return method.impute(model, x.masked_fill(hidden, float("nan")))
@@ -104,6 +106,8 @@ def test_training_step_gives_finite_loss_and_probabilities(method_name, model_na
         assert probs.shape == (16, *INFO.input_shape) and torch.isfinite(probs).all()
     elif method.task == "imputation":
         assert probs.shape[1:] == (16, *INFO.input_shape) and torch.isfinite(probs).all()
+    elif method.task == "word_lm":
+        assert probs.shape == (16, 8) and torch.isfinite(probs).all() and (probs >= 0).all()
     else:
         assert probs.ndim == 3 and probs.shape[1:] == (16, 10)
         torch.testing.assert_close(probs.sum(-1), torch.ones(probs.shape[:2]))

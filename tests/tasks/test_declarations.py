@@ -44,7 +44,7 @@ def experiment(name: str) -> dict:
     task = METHOD_CONFIGS[name].task
     if task == "text":
         dataset = "quotes"
-    elif task == "text_classification":
+    elif task in ("text_classification", "word_lm"):
         dataset = "collections"
     elif task == "imputation":
         dataset = "wine"

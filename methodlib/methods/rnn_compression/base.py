@@ -3,6 +3,7 @@ the dataset's word vocabulary, and the compression metrics of the finished run."
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -15,7 +16,7 @@ from methodlib.methods.rnn_compression.layers import (
     lstm_classifier,
     word_scores,
 )
-from methodlib.models.lstm import LSTM_SIZES
+from methodlib.models.lstm import LSTM_SIZES, LSTMClassifier
 
 SPECIALS = 4
 """[PAD], [CLS], [SEP], [UNK]: the first ids of every vocabulary, never counted as words."""
@@ -34,14 +35,21 @@ class LSTMMethod(ClassifierMethod):
         return None
 
     word_gate = False
+    network: Callable[..., LSTMClassifier] = LSTMClassifier
+    """What puts the layers together (`LSTMLanguageModel` for the language models)."""
+
+    def n_outputs(self) -> int:
+        """The output layer's width: the classes (the language models: the words)."""
+        return self.info.n_classes
 
     def build_model(self) -> nn.Module:
         return lstm_classifier(
             LSTM_SIZES[self.model_name],
             len(self.info.text.vocab),
-            self.info.n_classes,
+            self.n_outputs(),
             self.variational(),
             self.word_gate,
+            type(self).network,
         )
 
     @torch.no_grad()

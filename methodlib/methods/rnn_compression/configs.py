@@ -1,5 +1,6 @@
 """Config models of the RNN compression family (`dense_lstm`, `sparsevd_lstm`,
-`sparsevd_voc_lstm`), torch-free: see `methodlib.methods.config`."""
+`sparsevd_voc_lstm`; the language models `dense_lstm_lm`, `sparsevd_lstm_lm`), torch-free: see
+`methodlib.methods.config`."""
 
 from __future__ import annotations
 
@@ -55,3 +56,25 @@ class SparseVDVocLSTMConfig(SparseVDLSTMConfig):
     implementation: ClassVar[str] = (
         "methodlib.methods.rnn_compression.sparsevd_voc_lstm:SparseVDVocLSTM"
     )
+
+
+class DenseLSTMLMConfig(DenseLSTMConfig):
+    """The dense word-level LSTM language model (`word_lm`: perplexity of every next word)."""
+
+    name: Literal["dense_lstm_lm"] = "dense_lstm_lm"  # type: ignore[assignment]
+    display_name: ClassVar[str] = "Dense LSTM LM"
+    implementation: ClassVar[str] = "methodlib.methods.rnn_compression.dense_lstm_lm:DenseLSTMLM"
+    task: ClassVar[str] = "word_lm"
+
+
+class SparseVDLSTMLMConfig(SparseVDLSTMConfig):
+    """SparseVD of the word-level LSTM language model, with `sparsevd_lstm`'s settings; its
+    KL is divided by the number of training texts and the data term is each text's summed
+    word NLL, so `kl_weight` 1 is the full ELBO."""
+
+    name: Literal["sparsevd_lstm_lm"] = "sparsevd_lstm_lm"  # type: ignore[assignment]
+    display_name: ClassVar[str] = "SparseVD LM"
+    implementation: ClassVar[str] = (
+        "methodlib.methods.rnn_compression.sparsevd_lstm_lm:SparseVDLSTMLM"
+    )
+    task: ClassVar[str] = "word_lm"

@@ -11,6 +11,8 @@ keeps sparse VD's local reparameterisation (`VariationalLinear`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -91,20 +93,22 @@ def lstm_classifier(
     classes: int,
     variational: dict[str, float] | None = None,
     word_gate: bool = False,
+    network: Callable[..., LSTMClassifier] = LSTMClassifier,
 ) -> LSTMClassifier:
     """The classifier of `size` over `words` word ids: plain layers, or (`variational` holding
-    `log_sigma2_init` and `threshold`) sparse VD layers, with a `WordGate` if asked."""
+    `log_sigma2_init` and `threshold`) sparse VD layers, with a `WordGate` if asked; `network`
+    puts them together (a `LSTMLanguageModel`, whose `classes` are the words, for `word_lm`)."""
     e, h = size.embedding, size.hidden
     if variational is None:
         embedding = nn.Embedding(words, e)
         nn.init.uniform_(embedding.weight, -0.05, 0.05)
         layers = (nn.Linear(e, 4 * h), nn.Linear(h, 4 * h, bias=False), nn.Linear(h, classes))
-        return LSTMClassifier(embedding, *layers, pad=PAD)
+        return network(embedding, *layers, pad=PAD)
     v = variational
     embedding = VariationalEmbedding(words, e, **v, gate=word_gate)
     hh = SampledLinear(h, 4 * h, **v)
     hh.register_parameter("bias", None)  # the input map carries the gate biases
-    return LSTMClassifier(
+    return network(
         embedding, SampledLinear(e, 4 * h, **v), hh, VariationalLinear(h, classes, **v), pad=PAD
     )
 
