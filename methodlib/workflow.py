@@ -68,9 +68,11 @@ class Inputs:
         return json.dumps({**figure.model_dump(mode="json"), "labels": labels}, sort_keys=True)
 
     def claims_config(self, wildcards) -> str:
-        """Every claim's declaration: editing one in the YAML decides the claims again."""
+        """Every claim's declaration and the experiments' labels (the claims page names the
+        arms by them): editing either in the YAML decides the claims again."""
         claims = {n: c.model_dump(mode="json") for n, c in self.pipeline.claims.items()}
-        return json.dumps(claims, sort_keys=True)
+        labels = {n: e.label for n, e in self.pipeline.experiments.items()}
+        return json.dumps({"claims": claims, "labels": labels}, sort_keys=True)
 
     def figure_caption(self, wildcards) -> str:
         return self.pipeline.reports[wildcards.figure].caption or wildcards.figure

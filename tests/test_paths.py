@@ -162,3 +162,17 @@ def test_options_follow_the_optional_inputs():
 def test_layout_paths_are_relative_posix(layout):
     for path in layout.all_targets():
         assert not Path(path).is_absolute() and "\\" not in path
+
+
+def test_a_relabelled_experiment_decides_the_claims_again_and_keeps_its_runs(layout):
+    """The claims page names the arms by their labels, so a label is a param of the claims
+    job; it is not part of the run's config, so no run trains again."""
+
+    def relabel(raw):
+        raw["experiments"]["mlp"]["label"] = "a new name"
+
+    edited = Layout(pipeline(relabel))
+    before = Inputs(layout, ancient=str).claims_config(wildcards())
+    after = Inputs(edited, ancient=str).claims_config(wildcards())
+    assert before != after
+    assert edited.run_dir("mlp", 0) == layout.run_dir("mlp", 0)
