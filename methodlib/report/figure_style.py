@@ -186,7 +186,8 @@ def format_axis(axis, column: str, log: bool) -> None:
         return
     if not log:
         if column in METRICS and metric_info(column).fmt.startswith(","):
-            axis.set_major_formatter(ticker.StrMethodFormatter("{x:,.0f}"))
+            # counts: 1,000 as is, but 1.2M rather than 1,200,000 (neighbours would overlap)
+            axis.set_major_formatter(ticker.FuncFormatter(_count))
         return
     low, high = axis.get_view_interval()
     decades = math.log10(high / low) if low > 0 and high > low else 0.0
@@ -194,6 +195,11 @@ def format_axis(axis, column: str, log: bool) -> None:
     axis.set_major_locator(ticker.LogLocator(base=10, subs=subs))
     axis.set_major_formatter(ticker.FuncFormatter(lambda v, _: _number(v)))
     axis.set_minor_formatter(ticker.NullFormatter())
+
+
+def _count(value: float, _position=None) -> str:
+    """Tick text of a count on a linear axis: 500, 5,000, 50k, 1.2M."""
+    return _number(value) if abs(value) >= 1e4 else f"{value:,.0f}"
 
 
 def _number(value: float) -> str:

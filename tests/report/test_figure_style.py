@@ -198,3 +198,15 @@ def test_the_diagonal_does_not_set_the_scale(drawn):
     diagonal = [line for line in ax.lines if line.get_label() == "y = x"]
     assert len(diagonal) == 1
     assert ax.get_ylim()[1] < 1  # the data's errors, not the line's 1000
+
+
+def test_count_ticks_stay_short_so_neighbours_never_overlap():
+    from methodlib.report.figure_style import _count
+
+    assert [_count(v) for v in (0, 500, 5000, 50_000, 1_200_000)] == [
+        "0",
+        "500",
+        "5,000",
+        "50k",
+        "1.2M",
+    ]
