@@ -54,6 +54,16 @@ class Text(Task):
         # A grammar corpus is judged exactly by its grammar; a judge LM would only cost time.
         return dataset.source != "grammar"
 
+    def dataset_problem(self, dataset: Any) -> str | None:
+        # fortune_collections rows are word ids of its own vocabulary, not the tokenizer's
+        # token ids that text methods embed and decode: refused before anything runs
+        if dataset.source == "fortune_collections":
+            return (
+                "is word-level (fortune_collections, for text_classification and word_lm); "
+                "text methods need a tokenised corpus: source fortunes, grammar or local_text"
+            )
+        return None
+
     def evaluation_reads_data(self) -> bool:
         return True
 

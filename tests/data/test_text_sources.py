@@ -171,3 +171,16 @@ def test_spec_refuses_a_text_method_on_images_and_back():
                 },
             }
         )
+
+
+def test_spec_refuses_a_text_method_on_word_level_collections():
+    """fortune_collections rows are word ids of their own vocabulary, which a text method would
+    embed and decode as tokenizer ids: refused when the file is read, naming the field."""
+    experiment = {"dataset": "quotes", "model": "transformer_small", "method": {"name": "tencdm"}}
+    with pytest.raises(Exception, match=r"experiments\.e\.dataset: 'quotes' is word-level"):
+        validate_pipeline(
+            {
+                "datasets": {"quotes": {"source": "fortune_collections"}},
+                "experiments": {"e": experiment},
+            }
+        )
