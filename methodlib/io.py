@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from methodlib.errors import RunError
+
 
 @contextlib.contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
@@ -53,6 +55,17 @@ def write_json(path: str | Path, data: Any) -> None:
 
 def read_json(path: str | Path) -> Any:
     return json.loads(Path(path).read_text())
+
+
+@contextlib.contextmanager
+def read_npz(path: str | Path) -> Iterator[Any]:
+    """`np.load` of a run's saved arrays for the block's reads: a file that is missing, cut
+    short or lacks a key the block reads is a RunError that says to rerun the training job."""
+    try:
+        with np.load(path) as arrays:
+            yield arrays
+    except (OSError, KeyError, ValueError) as exc:
+        raise RunError(f"{path}: unreadable ({exc}); rerun that training job") from None
 
 
 def write_npz(path: str | Path, **arrays: np.ndarray) -> None:

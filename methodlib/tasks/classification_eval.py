@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from methodlib.errors import RunError
+from methodlib.io import read_npz
 from methodlib.metrics import classification_metrics
 from methodlib.metrics.classification import predictive
 from methodlib.metrics.selective import selective_metrics
@@ -54,9 +54,6 @@ def doubling_sizes(n: int) -> list[int]:
 def read_predictions(path: str | Path) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """A run's test probabilities (samples, examples, classes), labels, and the probabilities
     on the out-of-domain split (None when the dataset has none)."""
-    try:
-        with np.load(path) as outputs:
-            ood = outputs.get("ood_probs", None)
-            return outputs["probs"], outputs["labels"], ood
-    except (OSError, KeyError, ValueError) as exc:
-        raise RunError(f"{path}: unreadable ({exc}); rerun that training job") from None
+    with read_npz(path) as outputs:
+        ood = outputs.get("ood_probs", None)
+        return outputs["probs"], outputs["labels"], ood

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from methodlib.errors import RunError
+from methodlib.io import read_npz
 from methodlib.metrics.generative import frechet_distance, out_of_domain, sliced_wasserstein, sym_kl
 from methodlib.metrics.judge_scores import inception_score, recon_rmse, rid
 
@@ -81,17 +81,11 @@ def reconstruction_rids(
 
 
 def read_samples(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
-    try:
-        with np.load(path) as outputs:
-            return outputs["samples"], outputs["reference"]
-    except (OSError, KeyError, ValueError) as exc:
-        raise RunError(f"{path}: unreadable ({exc}); rerun that training job") from None
+    with read_npz(path) as outputs:
+        return outputs["samples"], outputs["reference"]
 
 
 def read_reconstructions(path: str | Path) -> np.ndarray | None:
     """The saved reconstructions of `reference`, None for methods that do not reconstruct."""
-    try:
-        with np.load(path) as outputs:
-            return outputs.get("reconstructions", None)
-    except (OSError, KeyError, ValueError) as exc:
-        raise RunError(f"{path}: unreadable ({exc}); rerun that training job") from None
+    with read_npz(path) as outputs:
+        return outputs.get("reconstructions", None)

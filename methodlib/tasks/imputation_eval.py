@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from methodlib.errors import RunError
+from methodlib.io import read_npz
 from methodlib.metrics.imputation import best_psnr, distinct_classes, nrmse
 
 
@@ -33,8 +33,5 @@ def imputation_metrics(
 
 
 def read_imputations(path: str | Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    try:
-        with np.load(path) as outputs:
-            return outputs["truth"], outputs["missing"], outputs["imputations"]
-    except (OSError, KeyError, ValueError) as exc:
-        raise RunError(f"{path}: unreadable ({exc}); rerun that training job") from None
+    with read_npz(path) as outputs:
+        return outputs["truth"], outputs["missing"], outputs["imputations"]

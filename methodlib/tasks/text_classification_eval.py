@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from methodlib.errors import RunError
+from methodlib.io import read_npz
 from methodlib.tasks.base import run_result
 from methodlib.tasks.classification_eval import prediction_metrics
 
@@ -29,11 +30,8 @@ def top_words(
 
 
 def read_outputs(path: Path) -> dict[str, np.ndarray]:
-    try:
-        with np.load(path) as outputs:
-            return {key: outputs[key] for key in outputs.files}
-    except (OSError, ValueError) as exc:
-        raise RunError(f"{path}: unreadable ({exc}); rerun that training job") from None
+    with read_npz(path) as outputs:
+        return {key: outputs[key] for key in outputs.files}
 
 
 def evaluate_text_classification(run_dir: Path, record: dict[str, Any]) -> dict[str, Any]:

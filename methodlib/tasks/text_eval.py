@@ -9,25 +9,21 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from methodlib.errors import RunError
+from methodlib.io import read_npz
 from methodlib.tasks.base import run_result
 
 
 def text_sets(path: str | Path) -> tuple[dict[str, list[str]], list[str]]:
     """The generated text sets of a text run (`""` for the main sampler, `"_steps_5"`, ... for
     the extra ones) and the reference texts."""
-    try:
-        with np.load(path) as outputs:
-            sets = {
-                key.removeprefix("samples"): outputs[key].tolist()
-                for key in outputs.files
-                if key.startswith("samples")
-            }
-            return sets, outputs["reference"].tolist()
-    except (OSError, KeyError, ValueError) as exc:
-        raise RunError(f"{path}: unreadable ({exc}); rerun that training job") from None
+    with read_npz(path) as outputs:
+        sets = {
+            key.removeprefix("samples"): outputs[key].tolist()
+            for key in outputs.files
+            if key.startswith("samples")
+        }
+        return sets, outputs["reference"].tolist()
 
 
 def evaluate_text(

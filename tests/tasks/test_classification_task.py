@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 
+from methodlib.errors import RunError
 from methodlib.io import write_npz
 from methodlib.methods import DataInfo
 from methodlib.methods.ensembles.mc_dropout import MCDropout
@@ -98,3 +99,14 @@ def test_evaluate_gives_every_metric_the_curve_reliability_and_risk_coverage(tmp
     assert 0 <= metrics["test_eaurc"] <= metrics["test_aurc"] <= 1
     assert len(result["risk_coverage"]) == 30  # every coverage k/30 of the 30 examples
     assert result["risk_coverage"][-1]["risk"] == pytest.approx(metrics["test_error"])
+
+
+def test_an_unreadable_predictions_file_says_to_rerun_its_training_job(tmp_path):
+    from methodlib.tasks.classification_eval import read_predictions
+
+    path = tmp_path / "predictions.npz"
+    with pytest.raises(RunError, match="unreadable .*rerun that training job"):
+        read_predictions(path)
+    write_npz(path, probs=np.zeros((1, 2, 3)))
+    with pytest.raises(RunError, match="labels is not a file.*rerun that training job"):
+        read_predictions(path)
