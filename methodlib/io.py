@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import tempfile
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -64,7 +65,8 @@ def read_npz(path: str | Path) -> Iterator[Any]:
     try:
         with np.load(path) as arrays:
             yield arrays
-    except (OSError, KeyError, ValueError) as exc:
+    except (OSError, EOFError, zipfile.BadZipFile, KeyError, ValueError) as exc:
+        # EOFError: an empty file; BadZipFile: one cut short by a killed job
         raise RunError(f"{path}: unreadable ({exc}); rerun that training job") from None
 
 

@@ -110,3 +110,13 @@ def test_an_unreadable_predictions_file_says_to_rerun_its_training_job(tmp_path)
     write_npz(path, probs=np.zeros((1, 2, 3)))
     with pytest.raises(RunError, match="labels is not a file.*rerun that training job"):
         read_predictions(path)
+
+
+@pytest.mark.parametrize("content", [b"", b"PK\x03\x04 cut short"], ids=["empty", "truncated"])
+def test_an_empty_or_cut_short_predictions_file_says_to_rerun_too(tmp_path, content):
+    from methodlib.tasks.classification_eval import read_predictions
+
+    path = tmp_path / "predictions.npz"
+    path.write_bytes(content)
+    with pytest.raises(RunError, match="unreadable .*rerun that training job"):
+        read_predictions(path)
