@@ -372,14 +372,56 @@ class ExperimentSpec(StrictModel):
         return self
 
 
+VALIDATION_PREFIX = "val_"
+"""A selection reads validation quantities only: the `val_*` columns of the training log."""
+
+
+class SelectSpec(StrictModel):
+    """How a group of experiments picks one member: a validation quantity and its direction.
+
+    `on` is a `val_*` column of the members' training logs, read at the epoch each run keeps
+    (its last logged epoch) and averaged over the member's seeds. Nothing computed on the test
+    split may decide a choice, so a test quantity is refused here."""
+
+    on: str = Field(min_length=1, description="a `val_*` column of the training log")
+    better: Literal["lower", "higher"]
+
+    @field_validator("on")
+    @classmethod
+    def _validation_only(cls, on: str) -> str:
+        if not on.startswith(VALIDATION_PREFIX):
+            raise ValueError(
+                f"{on!r} is not a validation quantity: a selection reads validation outputs "
+                f"only; write a `{VALIDATION_PREFIX}*` column of the training log "
+                f"(val_loss, val_accuracy, ...){_test_hint(on)}"
+            )
+        return on
+
+
+def _test_hint(on: str) -> str:
+    stem = on.removeprefix("test_")
+    return f", e.g. `{VALIDATION_PREFIX}{stem}`" if stem != on else ""
+
+
+class SelectionSpec(SelectSpec):
+    """A named choice among experiments (`selections:` or a sweep's `select:`): the rule
+    `select_member` writes `reports/selections/<name>.json`, and a claim or figure that names
+    the selection reads the chosen member."""
+
+    study: Name = DEFAULT_STUDY
+    members: list[Name] = Field(min_length=2)
+
+
 class SweepSpec(StrictModel):
     """A grid over experiment fields; each point becomes an experiment of its own.
 
-    Grid keys are dotted paths into the experiment (`training.lr`, `method.threshold`).
+    Grid keys are dotted paths into the experiment (`training.lr`, `method.threshold`). With
+    `select`, the sweep is also a selection of the same name over its points.
     """
 
     base: dict[str, Any]
     grid: dict[str, Annotated[list[Any], Field(min_length=1)]] = Field(min_length=1)
+    select: SelectSpec | None = None
 
 
 class StudySpec(StrictModel):
@@ -495,6 +537,22 @@ class ClaimSpec(StrictModel):
     statement: str = Field(min_length=1)
     paper: str = Field("", description="where the paper makes the claim (figure or table)")
     paper_value: str = Field("", description="the paper's numbers behind the claim, in words")
+    origin: Literal["paper", "ours"] = Field(
+        "paper",
+        description="`paper`: the paper states it (name its table, figure or section in "
+        "`paper`); `ours`: an extension of ours that the paper does not state",
+    )
+    seeds: list[NonNegativeInt] = Field(
+        [],
+        description="the confirmatory seeds that decide the claim (registered in claims.lock "
+        "before they run); every other seed of its arms is the pilot, which never decides. "
+        "Empty: no confirmatory design yet, the claim is decided on its pilot as exploratory",
+    )
+    effect_of_interest: PositiveFloat | None = Field(
+        None,
+        description="the effect, in the metric's units, that power planning targets (the "
+        "paper's effect); without it a margin or tolerance is the target, else the pilot's effect",
+    )
     metrics: list[str] = Field(min_length=1)
     order: list[Arm | float] | None = Field(None, min_length=2)
     tolerance: PositiveFloat | None = Field(
@@ -526,6 +584,13 @@ class ClaimSpec(StrictModel):
             raise ValueError("`order` needs at least one experiment among its arms")
         if self.below_samples and self.test != "welch":
             raise ValueError("`below_samples` is decided by a one-sample t-test; drop `test`")
+        if self.origin == "paper" and not self.paper.strip():
+            raise ValueError(
+                "`paper`: name where the paper states the claim (table, figure or section), "
+                "or set `origin: ours` for an extension the paper does not state"
+            )
+        if len(set(self.seeds)) != len(self.seeds):
+            raise ValueError("`seeds`: each confirmatory seed once")
         return self
 
     def arms(self) -> list[str]:
@@ -545,6 +610,7 @@ class Pipeline(StrictModel):
     sweeps: dict[Name, SweepSpec] = {}
     reports: dict[Name, FigureSpec] = {}
     claims: dict[Name, ClaimSpec] = {}
+    selections: dict[Name, SelectionSpec] = {}
     _hashes: dict[str, str] = PrivateAttr(default_factory=dict)
 
     @field_validator("seeds")
@@ -685,7 +751,7 @@ def _one_line(exc: yaml.YAMLError) -> str:
     return " ".join(str(exc).split())
 
 
-SECTIONS = ("datasets", "studies", "experiments", "sweeps", "reports", "claims")
+SECTIONS = ("datasets", "studies", "experiments", "sweeps", "reports", "claims", "selections")
 """The named sections: an included file adds entries to them."""
 INCLUDE = "include"
 
@@ -777,7 +843,7 @@ def validate_pipeline(
         pipeline, invalid = _valid_part(raw, exc)
     if pipeline is not None:
         problems += _check_references(pipeline, invalid) + _check_figures(pipeline)
-        problems += _check_claims(pipeline, invalid)
+        problems += _check_selections(pipeline, invalid) + _check_claims(pipeline, invalid)
     if problems or pipeline is None:
         raise SpecError(source, [_with_file(p, files or {}) for p in problems])
     return pipeline
@@ -831,6 +897,7 @@ def _expand(raw: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str], list[s
             isinstance(k, str) and isinstance(v, list) and v for k, v in grid.items()
         ):
             continue
+        points = []
         for values in itertools.product(*grid.values()):
             point = dict(zip(grid, values, strict=True))
             exp = copy.deepcopy(base)
@@ -848,7 +915,10 @@ def _expand(raw: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str], list[s
                 )
                 continue
             experiments[name] = exp
+            points.append(name)
             origins[name] = f"sweeps.{sweep_name} (grid point {point})"
+        if isinstance(sweep.get("select"), dict):
+            problems += _sweep_selection(raw, str(sweep_name), sweep, points)
     defaults = raw.get("defaults") or {}
     default_training = defaults.get("training") if isinstance(defaults, dict) else None
     if isinstance(default_training, dict) and _valid_training(default_training):
@@ -857,6 +927,23 @@ def _expand(raw: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str], list[s
                 exp["training"] = {**default_training, **exp.get("training", {})}
     raw["experiments"] = experiments
     return raw, origins, problems
+
+
+def _sweep_selection(
+    raw: dict[str, Any], sweep_name: str, sweep: dict[str, Any], points: list[str]
+) -> list[str]:
+    """A sweep's `select:` becomes the selection of the same name over its points."""
+    selections = raw.get("selections")
+    selections = dict(selections) if isinstance(selections, dict) else {}
+    if sweep_name in selections:
+        return [
+            f"sweeps.{sweep_name}.select: a selection {sweep_name!r} is also declared under "
+            "selections; keep one"
+        ]
+    study = sweep["base"].get("study", DEFAULT_STUDY)
+    selections[sweep_name] = {**sweep["select"], "study": study, "members": points}
+    raw["selections"] = selections
+    return []
 
 
 def _valid_training(training: dict[str, Any]) -> bool:
@@ -1047,6 +1134,32 @@ def _check_figures(p: Pipeline) -> list[str]:
     return problems
 
 
+def _check_selections(p: Pipeline, invalid: dict[str, set[str]]) -> list[str]:
+    """A selection's members are experiments of its study, and its name is not an
+    experiment's (a claim's arm names one or the other)."""
+    problems = []
+    for name, selection in p.selections.items():
+        where = f"selections.{name}"
+        if name in p.experiments:
+            problems.append(f"{where}: {name!r} is also an experiment; rename one of them")
+        for member in selection.members:
+            if member in invalid.get("experiments", ()):
+                continue
+            if member not in p.experiments:
+                problems.append(
+                    f"{where}.members: {member!r} is not an experiment"
+                    f"{closest(member, p.experiments)}"
+                )
+            elif p.experiments[member].study != selection.study:
+                problems.append(
+                    f"{where}.members: {member!r} belongs to study "
+                    f"{p.experiments[member].study!r}, not {selection.study!r}"
+                )
+        if len(set(selection.members)) != len(selection.members):
+            problems.append(f"{where}.members: each experiment once")
+    return problems
+
+
 def _check_claims(p: Pipeline, invalid: dict[str, set[str]]) -> list[str]:
     """A claim's study, arms and metrics must exist, and its test must be computable from
     the runs the pipeline declares (two disjoint ensembles, shared seeds for a paired test)."""
@@ -1060,18 +1173,37 @@ def _check_claims(p: Pipeline, invalid: dict[str, set[str]]) -> list[str]:
                 f"{closest(claim.study, studies)}"
             )
         field = next(k for k in ("order", "equivalent", "below_samples") if getattr(claim, k))
-        known = []
+        known, resolved = [], 0
         for arm in claim.arms():
             experiment, members = split_arm(arm)
-            if experiment in invalid.get("experiments", ()):
+            if experiment in invalid.get("experiments", set()) | invalid.get("selections", set()):
                 continue
-            if experiment not in p.experiments:
+            if experiment in p.selections:
+                if members is not None:
+                    problems.append(
+                        f"{where}.{field}: {arm!r}: an ensemble arm names an experiment, not "
+                        f"the selection {experiment!r}"
+                    )
+                    continue
+                candidates = p.selections[experiment].members
+            elif experiment in p.experiments:
+                candidates = [experiment]
+            else:
+                choices = [*p.experiments, *p.selections]
                 problems.append(
-                    f"{where}.{field}: {experiment!r} is not an experiment"
-                    f"{closest(experiment, p.experiments)}"
+                    f"{where}.{field}: {experiment!r} is not an experiment or a selection"
+                    f"{closest(experiment, choices)}"
                 )
                 continue
-            known.append(experiment)
+            resolved += 1
+            known += candidates
+            for candidate in candidates:
+                missing = sorted(set(claim.seeds) - set(p.seeds_of(candidate)))
+                if missing:
+                    problems.append(
+                        f"{where}.seeds: {missing} are not seeds of {candidate!r}; add them to "
+                        "its `seeds` (the confirmatory runs) or drop them from the claim"
+                    )
             if members is None:
                 continue
             size = len(p.ensemble_members(experiment)) if p.experiments[experiment].ensemble else 0
@@ -1081,7 +1213,7 @@ def _check_claims(p: Pipeline, invalid: dict[str, set[str]]) -> list[str]:
                     f"at least {2 * members} members (two disjoint {members}-member ensembles); "
                     f"{experiment!r} has {size}"
                 )
-        if claim.test == "paired" and len(known) == len(claim.arms()):
+        if claim.test == "paired" and resolved == len(claim.arms()):
             shared = set.intersection(*(set(p.seeds_of(e)) for e in known))
             if len(shared) < 2:
                 problems.append(
