@@ -379,28 +379,28 @@ VALIDATION_PREFIX = "val_"
 class SelectSpec(StrictModel):
     """How a group of experiments picks one member: a validation quantity and its direction.
 
-    `on` is a `val_*` column of the members' training logs, read at the epoch each run keeps
+    `by` is a `val_*` column of the members' training logs, read at the epoch each run keeps
     (its last logged epoch) and averaged over the member's seeds. Nothing computed on the test
     split may decide a choice, so a test quantity is refused here."""
 
-    on: str = Field(min_length=1, description="a `val_*` column of the training log")
+    by: str = Field(min_length=1, description="a `val_*` column of the training log")
     better: Literal["lower", "higher"]
 
-    @field_validator("on")
+    @field_validator("by")
     @classmethod
-    def _validation_only(cls, on: str) -> str:
-        if not on.startswith(VALIDATION_PREFIX):
+    def _validation_only(cls, by: str) -> str:
+        if not by.startswith(VALIDATION_PREFIX):
             raise ValueError(
-                f"{on!r} is not a validation quantity: a selection reads validation outputs "
+                f"{by!r} is not a validation quantity: a selection reads validation outputs "
                 f"only; write a `{VALIDATION_PREFIX}*` column of the training log "
-                f"(val_loss, val_accuracy, ...){_test_hint(on)}"
+                f"(val_loss, val_accuracy, ...){_test_hint(by)}"
             )
-        return on
+        return by
 
 
-def _test_hint(on: str) -> str:
-    stem = on.removeprefix("test_")
-    return f", e.g. `{VALIDATION_PREFIX}{stem}`" if stem != on else ""
+def _test_hint(quantity: str) -> str:
+    stem = quantity.removeprefix("test_")
+    return f", e.g. `{VALIDATION_PREFIX}{stem}`" if stem != quantity else ""
 
 
 class SelectionSpec(SelectSpec):
