@@ -589,6 +589,11 @@ class ClaimSpec(StrictModel):
                 "`paper`: name where the paper states the claim (table, figure or section), "
                 "or set `origin: ours` for an extension the paper does not state"
             )
+        if self.origin == "ours" and "ours" not in self.statement.lower():
+            raise ValueError(
+                '`statement` of an `origin: ours` claim: say what is ours (e.g. "Ours: the '
+                'paper shows it at σ = 1", "the 0.15 threshold is ours")'
+            )
         if len(set(self.seeds)) != len(self.seeds):
             raise ValueError("`seeds`: each confirmatory seed once")
         return self

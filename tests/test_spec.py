@@ -588,3 +588,19 @@ def test_a_dataset_hash_changes_with_its_config_only() -> None:
     b = validate_pipeline(edited({"datasets.digits.limit": 300}))
     assert a.dataset_hash("digits") != b.dataset_hash("digits")
     assert a.dataset_hash("digits_split") == b.dataset_hash("digits_split")
+
+
+def test_a_claim_of_ours_must_say_what_is_ours() -> None:
+    """`origin: ours` marks an extension the paper does not state; its statement says what is
+    ours (the range, the threshold), else a reader cannot tell it from the paper's claim."""
+    from pydantic import ValidationError
+
+    from methodlib.spec import ClaimSpec
+
+    base = {"statement": "x beats 0.15", "metrics": ["test_error"], "order": ["x", 0.15]}
+    with pytest.raises(ValidationError, match="say what is ours"):
+        ClaimSpec(**base, origin="ours")
+    claim = ClaimSpec(
+        **{**base, "statement": "x beats 0.15 (the threshold is ours)"}, origin="ours"
+    )
+    assert claim.origin == "ours" and claim.paper == ""

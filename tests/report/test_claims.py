@@ -92,7 +92,12 @@ def pipeline():
 
 
 def claim(**fields) -> ClaimSpec:
-    base = {"study": "main", "statement": "exp beats other", "metrics": ["test_calibrated_nll"]}
+    base = {
+        "study": "main",
+        "statement": "exp beats other",
+        "paper": "Table 1",
+        "metrics": ["test_calibrated_nll"],
+    }
     return ClaimSpec(**{**base, **fields})
 
 
@@ -172,7 +177,7 @@ def problems(claims: dict, **exp_fields) -> str:
     return str(err.value)
 
 
-BASE = {"statement": "s", "metrics": ["test_error"]}
+BASE = {"statement": "s", "paper": "Table 1", "metrics": ["test_error"]}
 
 
 def test_schema_names_the_bad_claim_field():
