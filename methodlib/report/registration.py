@@ -145,8 +145,14 @@ def read_lock(path: str | Path) -> dict[str, dict[str, Any]]:
         data = yaml.safe_load(path.read_text()) or {}
     except yaml.YAMLError as exc:
         raise RunError(f"{path}: not readable YAML ({exc}); restore it from git") from None
-    if not isinstance(data, dict) or not all(isinstance(e, dict) for e in data.values()):
+    if not isinstance(data, dict):
         raise RunError(f"{path}: expected a mapping of claim names to entries; restore it from git")
+    for name, entry in data.items():
+        if not isinstance(entry, dict) or not {"design", "hash"} <= set(entry):
+            raise RunError(
+                f"{path}: the entry {name!r} has no design and hash; restore the file from git "
+                "(it is written by `methodlib register`, not by hand)"
+            )
     return data
 
 

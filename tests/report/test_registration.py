@@ -16,6 +16,7 @@ import pytest
 import yaml
 
 from methodlib.cli import main
+from methodlib.errors import RunError
 from methodlib.paths import Layout, lock_file
 from methodlib.report.claims import evaluate_claims
 from methodlib.report.registration import (
@@ -116,7 +117,7 @@ def test_a_margin_edited_after_results_is_refused_then_flagged_with_its_reason(p
     project.write(raw_pipeline())
     assert project.register() == 0
     assert project.state()["state"] == "registered"
-    assert project.state()["commit"] == project.head()
+    assert project.state()["commit"] == project.head() and project.state()["dirty"] is False
     project.results([0, 1, 2, *CONFIRMATORY])
     project.write(raw_pipeline(margin=0.10))
     locked = project.lock.read_text()
@@ -278,6 +279,13 @@ def test_an_unregistered_claim_is_exploratory_and_decided_at_one_look(tmp_path):
     missing = read_lock(tmp_path / "claims.lock")
     state = registration_state(missing, pipeline, "match", pipeline.claims["match"])
     assert state == record["registration"]
+
+
+def test_a_lock_edited_into_another_shape_is_refused(tmp_path):
+    lock = tmp_path / "claims.lock"
+    lock.write_text("match: {hash: 0123456789abcdef}\n")
+    with pytest.raises(RunError, match="'match' has no design and hash"):
+        read_lock(lock)
 
 
 def test_the_lock_sits_beside_its_pipeline_and_decides_the_claims_again(tmp_path):
