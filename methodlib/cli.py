@@ -163,7 +163,31 @@ def _parser() -> argparse.ArgumentParser:
     p = command("claims", _claims, "decide the pipeline's claims by their tests: claims.json")
     _pipeline_option(p)
     p.add_argument("--metrics", required=True, help="the tidy table (reports/metrics.csv)")
+    p.add_argument(
+        "--lock",
+        help="the claims' registrations (default: claims.lock beside the pipeline file; "
+        "without one every claim is exploratory)",
+    )
     p.add_argument("--out", required=True)
+
+    p = command(
+        "register",
+        _register,
+        "register the claims' designs in claims.lock before their confirmatory runs",
+    )
+    _pipeline_option(p)
+    p.add_argument("--lock", help="the lock to write (default: claims.lock beside the pipeline)")
+    p.add_argument(
+        "--metrics",
+        help="the tidy table whose rows at confirmatory seeds are results "
+        "(default: the pipeline's reports/metrics.csv)",
+    )
+    p.add_argument(
+        "--amend",
+        metavar="WHY",
+        help="declare a change made after results (or a registration over them) and its reason",
+    )
+    p.add_argument("claims", nargs="*", metavar="CLAIM", help="claims to register (default: all)")
 
     p = command("claims-page", _claims_page, "write the claims page from claims.json")
     p.add_argument("--claims", required=True)
@@ -398,11 +422,42 @@ def _plot_risk_coverage(args) -> None:
 
 
 def _claims(args) -> None:
+    from methodlib.paths import lock_file
     from methodlib.report.claims import write_claims
 
-    data = write_claims(_load(args.pipeline), args.metrics, args.out)
+    lock = args.lock or lock_file(args.pipeline)
+    data = write_claims(_load(args.pipeline), args.metrics, args.out, lock)
     for record in data["claims"]:
         print(f"{record['verdict']:>12}  {record['name']}: {record['statement']}")
+
+
+def _register(args) -> None:
+    import pandas as pd
+
+    from methodlib.report import registration
+    from methodlib.report.tables import COLUMNS, read_tidy
+
+    pipeline = _load(args.pipeline)
+    lock_path = Path(args.lock or Layout(pipeline, args.pipeline).lock)
+    metrics = Path(args.metrics or Layout(pipeline, args.pipeline).report("metrics.csv"))
+    if metrics.exists():
+        tidy = read_tidy(metrics)
+    else:
+        print(f"{metrics} does not exist: no claim has results yet")
+        tidy = pd.DataFrame(columns=COLUMNS)
+    stamp = registration.git_stamp(lock_path.parent, exclude=lock_path)
+    lock, lines = registration.register(
+        pipeline,
+        registration.read_lock(lock_path),
+        tidy,
+        stamp,
+        names=args.claims or None,
+        amend=args.amend,
+        pipeline_file=args.pipeline,
+    )
+    print("\n".join(lines))
+    written = registration.write_lock(lock_path, lock)
+    print(f"{'wrote' if written else 'unchanged:'} {lock_path} ({len(lock)} claims)")
 
 
 def _claims_page(args) -> None:

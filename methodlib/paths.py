@@ -32,6 +32,8 @@ PIPELINE_ENV = "METHODLIB_PIPELINE"
 """The pipeline file of the workflow's jobs: rules/common.smk sets it for the jobs it starts,
 so the file's name is in neither a job's params nor its command line (a run's identity is its
 resolved config; a copied pipeline file reruns nothing)."""
+LOCK = "claims.lock"
+"""The registered designs of `pipeline.yaml`'s claims (methodlib/report/registration.py)."""
 HASH = "[0-9a-f]{16}"
 """The wildcard constraint of a config hash (`Pipeline.experiment_hash`, `dataset_hash`)."""
 
@@ -55,12 +57,22 @@ def reports_dir(pipeline_file: str | Path) -> str:
     return (Path("reports") / "pipelines" / relative.with_suffix("")).as_posix()
 
 
+def lock_file(pipeline_file: str | Path) -> str:
+    """`claims.lock` beside a file named `pipeline.yaml`; `<name>.claims.lock` beside any
+    other pipeline file, so that the pipelines of one folder (configs/) keep their claims'
+    registrations apart."""
+    path = Path(pipeline_file)
+    name = LOCK if path.name == DEFAULT_PIPELINE else f"{path.stem}.{LOCK}"
+    return path.with_name(name).as_posix()
+
+
 class Layout:
     """The paths of one validated pipeline's artifacts."""
 
     def __init__(self, pipeline: Pipeline, pipeline_file: str | Path = DEFAULT_PIPELINE):
         self.pipeline = pipeline
         self.reports = reports_dir(pipeline_file)
+        self.lock = lock_file(pipeline_file)
 
     def prepared(self, dataset: str) -> str:
         return PREPARED.format(dataset=dataset, hash=self.pipeline.dataset_hash(dataset))

@@ -179,6 +179,12 @@ class Inputs:
         experiments = self.pipeline.reported_experiments(wildcards.study)
         return [f for e in experiments for f in self.layout.run_files(e, "train_log.csv")]
 
+    def claims_lock(self, wildcards) -> list[str]:
+        """The pipeline's `claims.lock` when it has one (a fresh clone has it committed): a
+        registration or an amendment decides the claims again; without it every claim is
+        decided as exploratory."""
+        return [self.layout.lock] if os.path.exists(self.layout.lock) else []
+
     def all_figures(self, wildcards) -> list[str]:
         return self.layout.all_figures()
 

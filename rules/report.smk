@@ -282,11 +282,13 @@ rule plot_risk_coverage:
 
 rule decide_claims:
     input:
-        f"{REPORTS}/metrics.csv",
+        metrics=f"{REPORTS}/metrics.csv",
+        lock=INPUTS.claims_lock,
     output:
         f"{REPORTS}/claims.json",
     params:
         claims=INPUTS.claims_config,
+        lock=LAYOUT.lock,
     conda:
         ENV
     log:
@@ -294,7 +296,8 @@ rule decide_claims:
     benchmark:
         f"{REPORT_BENCHMARKS}/decide_claims.tsv"
     shell:
-        "methodlib claims --metrics {input} --out {output} > {log} 2>&1"
+        "methodlib claims --metrics {input.metrics} --lock {params.lock} --out {output}"
+        " > {log} 2>&1"
 
 
 rule write_claims_page:

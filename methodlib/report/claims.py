@@ -27,6 +27,7 @@ from methodlib.io import write_json
 from methodlib.report import claim_tests
 from methodlib.report.labels import ensemble_label, experiment_labels
 from methodlib.report.metric_registry import metric_info
+from methodlib.report.registration import read_lock, registration_state
 from methodlib.report.tables import CURVE_PREFIX, DEE_OF, read_tidy, run_rows
 from methodlib.spec import ClaimSpec, Pipeline, split_arm
 
@@ -156,7 +157,9 @@ def _below_samples(
     return arms, comparisons, excluded
 
 
-def evaluate_claim(pipeline: Pipeline, claim: ClaimSpec, tidy: pd.DataFrame) -> dict[str, Any]:
+def evaluate_claim(
+    pipeline: Pipeline, claim: ClaimSpec, tidy: pd.DataFrame, looks: int = 1
+) -> dict[str, Any]:
     excluded: list[dict] = []
     extra = {}
     if claim.order:
@@ -196,12 +199,20 @@ def verdict(claim: ClaimSpec, arms: dict, comparisons: list[dict]) -> str:
     return "not shown"
 
 
-def evaluate_claims(pipeline: Pipeline, tidy: pd.DataFrame) -> list[dict[str, Any]]:
-    """Every claim of the pipeline's record, in file order (a list: JSON keys get sorted)."""
-    return [
-        {"name": name, **evaluate_claim(pipeline, claim, tidy)}
-        for name, claim in pipeline.claims.items()
-    ]
+def evaluate_claims(
+    pipeline: Pipeline, tidy: pd.DataFrame, lock: dict[str, dict[str, Any]] | None = None
+) -> list[dict[str, Any]]:
+    """Every claim of the pipeline's record, in file order (a list: JSON keys get sorted),
+    with its origin and its registration in `lock` (claims.lock; None: nothing registered,
+    every claim is exploratory), whose looks correct the level it is decided at."""
+    records = []
+    for name, claim in pipeline.claims.items():
+        registration = registration_state(lock or {}, pipeline, name, claim)
+        record = evaluate_claim(pipeline, claim, tidy, looks=registration["looks"])
+        records.append(
+            {"name": name, **record, "origin": claim.origin, "registration": registration}
+        )
+    return records
 
 
 def arm_labels(pipeline: Pipeline, claim: ClaimSpec) -> dict[str, str]:
@@ -217,10 +228,16 @@ def arm_labels(pipeline: Pipeline, claim: ClaimSpec) -> dict[str, str]:
     return out
 
 
-def write_claims(pipeline: Pipeline, metrics_csv: str | Path, out: str | Path) -> dict[str, Any]:
-    """`claims.json`: every claim's record and the display label of every arm."""
+def write_claims(
+    pipeline: Pipeline,
+    metrics_csv: str | Path,
+    out: str | Path,
+    lock_path: str | Path | None = None,
+) -> dict[str, Any]:
+    """`claims.json`: every claim's record and the display label of every arm; `lock_path`
+    is the pipeline's claims.lock (None or a missing file: every claim is exploratory)."""
     tidy = read_tidy(metrics_csv)
-    claims = evaluate_claims(pipeline, tidy)
+    claims = evaluate_claims(pipeline, tidy, read_lock(lock_path) if lock_path else None)
     labels = {
         arm: label
         for c in pipeline.claims.values()
