@@ -21,7 +21,7 @@ the comparison is `undecided`, never passed. The t-tests and TOST equal statsmod
 - `one_sample`: values against a constant (a deep-ensemble equivalent against k, a paper's
   threshold).
 
-Zero spread (every value of each arm equal, to 1e-9 of the values' scale, which float noise
+Zero spread (every value of each arm equal, to 1e-12 of the values' scale, which float noise
 cannot reach and no measured metric has) is decided with certainty and marked `exact`: an
 effect on the claimed side of `null` passes with p = 0, one on the other side has p = 1. An
 exact tie (the effect at `null`) has p = 1/2, as a t-test gives for equal means at any spread:
@@ -36,7 +36,7 @@ import numpy as np
 from scipy import stats
 
 BOOTSTRAP_RESAMPLES = 10_000
-EXACT_RTOL = 1e-9
+EXACT_RTOL = 1e-12
 """Spread (standard error) or distance to the null below this share of the values' magnitude
 is zero: float noise from shifting or averaging is ~1e-16 of it."""
 

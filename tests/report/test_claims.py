@@ -67,7 +67,10 @@ def test_fewer_than_two_values_are_undecided_not_passed():
     assert not c.passed and np.isnan(c.p_value)
 
 
-def tidy(values: dict[str, list[float]], metric: str = "test_calibrated_nll") -> pd.DataFrame:
+def tidy(
+    values: dict[str, list[float] | dict[str, float]], metric: str = "test_calibrated_nll"
+) -> pd.DataFrame:
+    """The tidy table of runs: a list is seeds 0, 1, ...; a dict maps seed labels to values."""
     rows = [
         {
             "experiment": e,
@@ -80,7 +83,7 @@ def tidy(values: dict[str, list[float]], metric: str = "test_calibrated_nll") ->
             "value": v,
         }
         for e, vs in values.items()
-        for s, v in enumerate(vs)
+        for s, v in (vs.items() if isinstance(vs, dict) else enumerate(vs))
     ]
     return pd.DataFrame(rows, columns=COLUMNS)
 
