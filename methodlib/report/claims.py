@@ -117,15 +117,13 @@ def basis(claim: ClaimSpec, tidy: pd.DataFrame, pilot_only: bool = False) -> tup
     """("confirmatory" | "pilot", which values take part) by the rule of the module
     docstring; `pilot_only` takes the pilot whatever the confirmatory runs (planning)."""
     confirmatory = {str(s) for s in claim.seeds}
-    if confirmatory and not pilot_only:
-        arms = [a for a in claim.order or [] if isinstance(a, str)]
-        arms += [*(claim.equivalent or []), *(claim.below_samples or [])]
-        if all(
-            _complete(arm_values(tidy, arm, metric), arm, confirmatory)
-            for arm in arms
-            for metric in _claim_metrics(claim)
-        ):
-            return "confirmatory", _confirmatory(confirmatory)
+    complete = all(
+        _complete(arm_values(tidy, arm, metric), arm, confirmatory)
+        for arm in claim.arms()
+        for metric in _claim_metrics(claim)
+    )
+    if confirmatory and not pilot_only and complete:
+        return "confirmatory", _confirmatory(confirmatory)
     return "pilot", _pilot(confirmatory)
 
 

@@ -48,6 +48,8 @@ from typing import Any
 import numpy as np
 from statsmodels.stats.power import TTestIndPower, TTestPower
 
+from methodlib.report.claim_tests import EXACT_RTOL
+
 POWER = 0.8
 MAX_N = 1000
 """needed_n above this many seeds per arm is reported as null: no design we would run."""
@@ -73,21 +75,25 @@ class Design:
 def design_of(test: str, a, b, equivalence: bool = False) -> Design:
     """The design of a comparison by `test` of values `a` against values `b` (an array) or a
     constant (a number: a one-sample test); `paired` takes the per-seed differences."""
-    a = np.asarray(a, float)
-    if np.ndim(b) == 0:
-        return Design(False, _sd(a), len(a), 1, equivalence)
-    b = np.asarray(b, float)
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    scale = max(abs(float(x.mean())) for x in (a, np.atleast_1d(b)) if x.size)
+    if b.ndim == 0:
+        return Design(False, _sd(a, scale), len(a), 1, equivalence)
     if test == "paired":
-        return Design(False, _sd(a - b), len(a), len(b), equivalence)
+        return Design(False, _sd(a - b, scale), len(a), len(b), equivalence)
     df = len(a) + len(b) - 2
     squares = sum(float(((x - x.mean()) ** 2).sum()) for x in (a, b) if len(x))
-    return Design(
-        True, float(np.sqrt(squares / df)) if df > 0 else None, len(a), len(b), equivalence
-    )
+    pooled = _zero(float(np.sqrt(squares / df)), scale) if df > 0 else None
+    return Design(True, pooled, len(a), len(b), equivalence)
 
 
-def _sd(x: np.ndarray) -> float | None:
-    return float(x.std(ddof=1)) if len(x) > 1 else None
+def _sd(x: np.ndarray, scale: float) -> float | None:
+    return _zero(float(x.std(ddof=1)), scale) if len(x) > 1 else None
+
+
+def _zero(sd: float, scale: float) -> float:
+    """Zero spread as the tests judge it (claim_tests.EXACT_RTOL of the values' magnitude)."""
+    return 0.0 if sd <= EXACT_RTOL * scale else sd
 
 
 def _one_sided(design: Design, distance: float, alpha: float, n_a: int, n_b: int) -> float:
