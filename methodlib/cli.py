@@ -2,7 +2,8 @@
 workflow's rules call (`prepare`, `train`, `train-judge`, `evaluate`, `evaluate-group`,
 `aggregate`, `combine`, `plot`, `curves`, `plot-samples`, `plot-inpainting`,
 `plot-autoencoder`, `plot-pruning`, `plot-kept`,
-`plot-reliability`, `index`). Every command validates the pipeline file with the same
+`plot-reliability`, `index`) and that plan and decide the claims (`claims`, `power`,
+`claims-page`). Every command validates the pipeline file with the same
 models."""
 
 from __future__ import annotations
@@ -188,6 +189,17 @@ def _parser() -> argparse.ArgumentParser:
         help="declare a change made after results (or a registration over them) and its reason",
     )
     p.add_argument("claims", nargs="*", metavar="CLAIM", help="claims to register (default: all)")
+
+    p = command(
+        "power",
+        _power,
+        "plan each claim's seeds from its pilot runs (never its confirmatory seeds): "
+        "a table and reports/power/STUDY.json",
+    )
+    _pipeline_option(p)
+    p.add_argument("study", help="the study whose claims to plan")
+    p.add_argument("--metrics", help="the tidy table (default: <reports>/metrics.csv)")
+    p.add_argument("--out", help="the plan's JSON (default: <reports>/power/<study>.json)")
 
     p = command("claims-page", _claims_page, "write the claims page from claims.json")
     p.add_argument("--claims", required=True)
@@ -458,6 +470,18 @@ def _register(args) -> None:
     print("\n".join(lines))
     written = registration.write_lock(lock_path, lock)
     print(f"{'wrote' if written else 'unchanged:'} {lock_path} ({len(lock)} claims)")
+
+
+def _power(args) -> None:
+    from methodlib.paths import reports_dir
+    from methodlib.report.seed_plan import plan_table, write_plan
+
+    reports = reports_dir(args.pipeline)
+    metrics = args.metrics or f"{reports}/metrics.csv"
+    out = args.out or f"{reports}/power/{args.study}.json"
+    plan = write_plan(_load(args.pipeline), args.study, metrics, out)
+    print(plan_table(plan))
+    print(f"wrote {out}")
 
 
 def _claims_page(args) -> None:

@@ -2,12 +2,31 @@
 
 Each claim becomes one record of `claims.json`: its statement and source, the mean, sd and
 seeds of every arm, and one comparison per metric and adjacent pair of arms (or per point of a
-deep-ensemble-equivalent curve), each with the test, the effect, its interval and the p-value
-(methodlib/report/claim_tests.py). The verdict:
+deep-ensemble-equivalent curve), each with the test, the effect, its interval, the p-value
+(methodlib/report/claim_tests.py), the claimed `direction` of a - b, the `threshold` when a
+side is a number, and its `power` (methodlib/report/power.py).
 
-- `holds`: every comparison passes its one-sided test (or equivalence test) at `alpha`;
+Which seeds decide (`basis`): a claim with confirmatory `seeds` is decided on those seeds only,
+once every arm has all of them ("confirmatory"; a deep-ensemble value counts when all its
+members are confirmatory); until then, and for a claim without `seeds`, on the arms' other
+seeds, the pilot ("pilot": exploratory). Pilot and confirmatory values are never mixed.
+
+Looks: a claim decided again after seeds were added is tested at alpha / looks (Bonferroni
+over looks: the chance that any of the looks declares a false claim stays below alpha);
+`looks` comes from the registration (claims.lock), 1 when unregistered, and the record keeps
+`looks` and `alpha_used`. Every comparison's test, interval and power use `alpha_used`.
+
+The verdict:
+
+- `holds`: every comparison passes its one-sided test (or equivalence test) at `alpha_used`;
 - `contradicted`: some comparison is significant in the opposite direction;
-- `not shown`: neither: the difference is inside the noise of these seeds;
+- `underpowered`: neither, and some comparison that did not pass had under 80 % power at its
+  target (or no target): the design could not have seen the effect; `needed_n` says how many
+  seeds per arm would (the largest over the comparisons, since every one must pass);
+- `not shown`: neither, at adequate power: the difference is inside the noise of a design
+  that would have seen the target effect. An exact tie (zero spread, the effect at its null)
+  lands here, never passed and never contradicted, and so does any claim with one: a failure
+  decided with certainty, which no number of seeds changes;
 - `undecided`: an arm has fewer than two seeds (no test is possible);
 - `missing`: an arm has no results (its study was not run).
 
@@ -16,6 +35,7 @@ Comparing two means without a test never decides a claim here.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -24,14 +44,14 @@ import pandas as pd
 
 from methodlib.errors import RunError
 from methodlib.io import write_json
-from methodlib.report import claim_tests
+from methodlib.report import claim_tests, power
 from methodlib.report.labels import ensemble_label, experiment_labels
 from methodlib.report.metric_registry import metric_info
 from methodlib.report.registration import read_lock, registration_state
 from methodlib.report.tables import CURVE_PREFIX, DEE_OF, read_tidy, run_rows
 from methodlib.spec import ClaimSpec, Pipeline, split_arm
 
-VERDICTS = ("holds", "not shown", "contradicted", "undecided", "missing")
+VERDICTS = ("holds", "not shown", "underpowered", "contradicted", "undecided", "missing")
 
 
 def arm_values(tidy: pd.DataFrame, arm: str, metric: str) -> pd.Series:
@@ -64,32 +84,101 @@ def _direction(metric: str) -> bool:
     return better == "lower"
 
 
+Keep = Callable[[str], bool]
+"""Whether a value, by its seed label (`3`, or an ensemble's members `0+1`), takes part."""
+
+
+def _members(label: str) -> set[str]:
+    return set(label.split("+"))
+
+
+def _pilot(confirmatory: set[str]) -> Keep:
+    return lambda label: not _members(label) & confirmatory
+
+
+def _confirmatory(confirmatory: set[str]) -> Keep:
+    return lambda label: _members(label) <= confirmatory
+
+
+def _complete(values: pd.Series, arm: str, confirmatory: set[str]) -> bool:
+    """Whether an arm has every confirmatory seed: each one for a run arm; for a k-member
+    ensemble arm, as many all-confirmatory ensembles as disjoint k-sets the seeds make."""
+    labels = {label for label in values.index if _confirmatory(confirmatory)(label)}
+    members = split_arm(arm)[1]
+    if members is None:
+        return confirmatory <= labels
+    return len(labels) >= len(confirmatory) // members
+
+
+def _claim_metrics(claim: ClaimSpec) -> list[str]:
+    return ["curve_dee"] if claim.below_samples else claim.metrics
+
+
+def basis(claim: ClaimSpec, tidy: pd.DataFrame, pilot_only: bool = False) -> tuple[str, Keep]:
+    """("confirmatory" | "pilot", which values take part) by the rule of the module
+    docstring; `pilot_only` takes the pilot whatever the confirmatory runs (planning)."""
+    confirmatory = {str(s) for s in claim.seeds}
+    complete = all(
+        _complete(arm_values(tidy, arm, metric), arm, confirmatory)
+        for arm in claim.arms()
+        for metric in _claim_metrics(claim)
+    )
+    if confirmatory and not pilot_only and complete:
+        return "confirmatory", _confirmatory(confirmatory)
+    return "pilot", _pilot(confirmatory)
+
+
+def _kept(values: pd.Series, keep: Keep) -> pd.Series:
+    return values[[keep(label) for label in values.index]]
+
+
 def _compare(
-    claim: ClaimSpec, metric: str, a: pd.Series | float, b: pd.Series | float
-) -> claim_tests.Comparison:
-    """a beats b (or, with a `tolerance`, is worse by less than it); a number is a threshold."""
+    claim: ClaimSpec,
+    metric: str,
+    a: pd.Series | float,
+    b: pd.Series | float,
+    alpha: float,
+) -> dict[str, Any]:
+    """a beats b (or, with a `tolerance`, is worse by less than it); a number is a threshold.
+    The test's outcome with its claimed direction, threshold and power."""
     lower = _direction(metric)
-    shift = claim.tolerance or 0.0
-    shift = shift if lower else -shift  # a - shift beats b  ⇔  a is worse by < tolerance
-    sign = 1.0
+    null = claim.tolerance or 0.0
+    null = null if lower else -null  # a - b below the tolerance / above minus it
+    extra: dict[str, Any] = {"direction": "lower" if lower else "higher"}
     if isinstance(b, float):
-        result = claim_tests.one_sample(a - shift, b, lower, claim.alpha)
+        result = claim_tests.one_sample(a, b, lower, alpha, null)
+        design, extra["threshold"] = power.design_of("one_sample", a, b), b
     elif isinstance(a, float):  # tested as b against a; reported as a - b like the others
-        result, sign = claim_tests.one_sample(b, a - shift, not lower, claim.alpha), -1.0
-    elif claim.test == "paired":
-        shared = sorted(set(a.index) & set(b.index), key=str)
-        result = claim_tests.paired(a[shared] - shift, b[shared], lower, claim.alpha)
+        flipped = claim_tests.one_sample(b, a, not lower, alpha, -null)
+        result = replace(
+            flipped,
+            effect=-flipped.effect,
+            ci_low=-flipped.ci_high,
+            ci_high=-flipped.ci_low,
+            n_a=1,
+            n_b=flipped.n_a,
+        )
+        design, extra["threshold"] = power.design_of("one_sample", b, a), a
     else:
-        result = claim_tests.TESTS[claim.test](a - shift, b, lower, claim.alpha)
-    low, high = sorted((sign * result.ci_low + shift, sign * result.ci_high + shift))
-    return replace(result, effect=sign * result.effect + shift, ci_low=low, ci_high=high)
+        if claim.test == "paired":
+            shared = sorted(set(a.index) & set(b.index), key=str)
+            a, b = a[shared], b[shared]
+        result = claim_tests.TESTS[claim.test](a, b, lower, alpha, null)
+        design = power.design_of(claim.test, a, b)
+    observed = null - result.effect if lower else result.effect - null
+    extra["power"] = power.plan(
+        design, alpha, observed, claim.effect_of_interest, tolerance=claim.tolerance
+    )
+    if claim.tolerance is not None:
+        extra["tolerance"] = claim.tolerance
+    return {**result.as_dict(), **extra}
 
 
-def _order(claim: ClaimSpec, tidy: pd.DataFrame) -> tuple[dict, list[dict]]:
+def _order(claim: ClaimSpec, tidy: pd.DataFrame, keep: Keep, alpha: float) -> tuple[dict, list]:
     arms, comparisons = {}, []
     for metric in claim.metrics:
         values = {
-            arm: arm if isinstance(arm, float) else arm_values(tidy, arm, metric)
+            arm: arm if isinstance(arm, float) else _kept(arm_values(tidy, arm, metric), keep)
             for arm in claim.order
         }
         for arm, v in values.items():
@@ -98,25 +187,42 @@ def _order(claim: ClaimSpec, tidy: pd.DataFrame) -> tuple[dict, list[dict]]:
         for better, worse in zip(claim.order, claim.order[1:], strict=False):
             a, b = values[better], values[worse]
             if all(isinstance(v, float) or len(v) for v in (a, b)):
-                result = _compare(claim, metric, a, b).as_dict()
-                if claim.tolerance is not None:
-                    result["tolerance"] = claim.tolerance
+                result = _compare(claim, metric, a, b, alpha)
                 comparisons.append({"metric": metric, "a": better, "b": worse, **result})
     return arms, comparisons
 
 
-def _equivalent(claim: ClaimSpec, tidy: pd.DataFrame) -> tuple[dict, list[dict]]:
+def _equivalent(
+    claim: ClaimSpec, tidy: pd.DataFrame, keep: Keep, alpha: float
+) -> tuple[dict, list]:
+    """|mean a - mean b| < margin × |mean b| by TOST: paired on shared seeds when the claim's
+    test is `paired`, else two Welch tests."""
     arms, comparisons = {}, []
     first, second = claim.equivalent
+    pair = claim.test == "paired"
     for metric in claim.metrics:
-        a, b = arm_values(tidy, first, metric), arm_values(tidy, second, metric)
+        a = _kept(arm_values(tidy, first, metric), keep)
+        b = _kept(arm_values(tidy, second, metric), keep)
         arms.setdefault(first, {})[metric] = _summary(a) if len(a) else None
         arms.setdefault(second, {})[metric] = _summary(b) if len(b) else None
         if len(a) and len(b):
             margin = claim.margin * abs(float(b.mean()))
-            result = claim_tests.tost(a, b, margin, claim.alpha).as_dict()
+            if pair:
+                shared = sorted(set(a.index) & set(b.index), key=str)
+                a, b = a[shared], b[shared]
+            result = claim_tests.tost(a, b, margin, alpha, pair).as_dict()
+            design = power.design_of("paired" if pair else "welch", a, b, equivalence=True)
+            plan = power.plan(design, alpha, float("nan"), claim.effect_of_interest, margin=margin)
             comparisons.append(
-                {"metric": metric, "a": first, "b": second, "margin": margin, **result}
+                {
+                    "metric": metric,
+                    "a": first,
+                    "b": second,
+                    "margin": margin,
+                    **result,
+                    "direction": "equivalent",
+                    "power": plan,
+                }
             )
     return arms, comparisons
 
@@ -133,7 +239,7 @@ def reference_size(pipeline: Pipeline, study: str, tidy: pd.DataFrame) -> int:
 
 
 def _below_samples(
-    claim: ClaimSpec, tidy: pd.DataFrame, size: int
+    claim: ClaimSpec, tidy: pd.DataFrame, size: int, keep: Keep, alpha: float
 ) -> tuple[dict, list[dict], list[dict]]:
     """DEE(k) < k at every readable k ≥ 2. A point is unreadable when k is at or beyond the
     reference ensemble's size K (DEE ≤ K there by construction) or when a seed's DEE is
@@ -141,9 +247,10 @@ def _below_samples(
     an upper bound and counts as it is (conservative for this claim)."""
     arms, comparisons, excluded = {}, [], []
     curves = run_rows(tidy[tidy["metric"] == "curve_dee"])
+    curves = curves[[keep(str(seed)) for seed in curves["seed"]]]
     for experiment in claim.below_samples:
         rows = curves[curves["experiment"] == experiment]
-        final = arm_values(tidy, experiment, "dee")
+        final = _kept(arm_values(tidy, experiment, "dee"), keep)
         arms[experiment] = {"dee": _summary(final) if len(final) else None}
         for k, points in rows.groupby("samples"):
             values = points["value"].to_numpy(float)
@@ -152,33 +259,67 @@ def _below_samples(
             if k >= size or (values >= size).any():
                 excluded.append({"a": experiment, "samples": int(k), "reason": f"≥ {size}"})
                 continue
-            result = claim_tests.one_sample(values, float(k), True, claim.alpha).as_dict()
-            comparisons.append({"metric": "dee", "a": experiment, "samples": int(k), **result})
+            result = claim_tests.one_sample(values, float(k), True, alpha)
+            plan = power.plan(
+                power.design_of("one_sample", values, float(k)),
+                alpha,
+                -result.effect,
+                claim.effect_of_interest,
+            )
+            comparisons.append(
+                {
+                    "metric": "dee",
+                    "a": experiment,
+                    "samples": int(k),
+                    **result.as_dict(),
+                    "direction": "lower",
+                    "threshold": float(k),
+                    "power": plan,
+                }
+            )
     return arms, comparisons, excluded
 
 
 def evaluate_claim(
-    pipeline: Pipeline, claim: ClaimSpec, tidy: pd.DataFrame, looks: int = 1
+    pipeline: Pipeline,
+    claim: ClaimSpec,
+    tidy: pd.DataFrame,
+    looks: int = 1,
+    pilot_only: bool = False,
 ) -> dict[str, Any]:
+    """The claim's record, decided at alpha / `looks` on its basis (the module docstring);
+    `pilot_only` decides it on the pilot seeds whatever the confirmatory runs (for planning:
+    `methodlib power`, which must never read the confirmatory seeds)."""
+    if looks < 1:
+        raise ValueError(f"looks is a count of decisions, at least 1 (got {looks})")
+    alpha = claim.alpha / looks
+    seeds, keep = basis(claim, tidy, pilot_only)
     excluded: list[dict] = []
     extra = {}
     if claim.order:
-        arms, comparisons = _order(claim, tidy)
+        arms, comparisons = _order(claim, tidy, keep, alpha)
     elif claim.equivalent:
-        arms, comparisons = _equivalent(claim, tidy)
+        arms, comparisons = _equivalent(claim, tidy, keep, alpha)
     else:
         extra["reference_size"] = reference_size(pipeline, claim.study, tidy)
-        arms, comparisons, excluded = _below_samples(claim, tidy, extra["reference_size"])
+        arms, comparisons, excluded = _below_samples(
+            claim, tidy, extra["reference_size"], keep, alpha
+        )
     arm_list = [{"arm": arm, "metrics": arms[arm]} for arm in claim.arms() if arm in arms]
     return {
         "study": claim.study,
         "statement": claim.statement,
         "paper": claim.paper,
         "paper_value": claim.paper_value,
+        "origin": claim.origin,
         "metrics": claim.metrics,
         "test": "one_sample" if claim.below_samples else claim.test,
         "alpha": claim.alpha,
-        "verdict": verdict(claim, arms, comparisons),
+        "looks": looks,
+        "alpha_used": alpha,
+        "basis": seeds,
+        "verdict": verdict(claim, arms, comparisons, alpha),
+        "needed_n": power.claim_needed_n(comparisons),
         "arms": arm_list,
         "comparisons": comparisons,
         "excluded": excluded,
@@ -186,17 +327,24 @@ def evaluate_claim(
     }
 
 
-def verdict(claim: ClaimSpec, arms: dict, comparisons: list[dict]) -> str:
+def verdict(
+    claim: ClaimSpec, arms: dict, comparisons: list[dict], alpha_used: float | None = None
+) -> str:
+    """The verdict of the module docstring; `alpha_used` (default: the claim's alpha) is the
+    level the comparisons were tested at."""
+    alpha = claim.alpha if alpha_used is None else alpha_used
     if not arms or any(s is None for a in arms.values() for s in a.values()):
         return "missing"
     if not comparisons or any(c["p_value"] is None for c in comparisons):
         return "undecided"
     if all(c["passed"] for c in comparisons):
         return "holds"
-    opposite = 1 - claim.alpha
-    if not claim.equivalent and any(c["p_value"] > opposite for c in comparisons):
+    if not claim.equivalent and any(c["p_value"] > 1 - alpha for c in comparisons):
         return "contradicted"
-    return "not shown"
+    failed = [c for c in comparisons if not c["passed"]]
+    if any(c["exact"] for c in failed):  # a certain failure: no number of seeds changes it
+        return "not shown"
+    return "not shown" if all(power.adequate(c) for c in failed) else "underpowered"
 
 
 def evaluate_claims(
@@ -209,9 +357,7 @@ def evaluate_claims(
     for name, claim in pipeline.claims.items():
         registration = registration_state(lock or {}, pipeline, name, claim)
         record = evaluate_claim(pipeline, claim, tidy, looks=registration["looks"])
-        records.append(
-            {"name": name, **record, "origin": claim.origin, "registration": registration}
-        )
+        records.append({"name": name, **record, "registration": registration})
     return records
 
 
