@@ -657,6 +657,10 @@ class Pipeline(StrictModel):
     def figures_in(self, study: str) -> list[str]:
         return [name for name, f in self.reports.items() if f.study == study]
 
+    def selections_in(self, study: str) -> list[str]:
+        """The study's selections (its `selections:` and its sweeps' `select:`), in file order."""
+        return [name for name, s in self.selections.items() if s.study == study]
+
     def resolved_experiment(self, name: str) -> dict[str, Any]:
         """What a run of this experiment depends on: its rerun trigger and provenance."""
         exp = self.experiments[name]
