@@ -472,7 +472,7 @@ def _select(args) -> None:
         check_inputs(name, logs, args.logs)
     out = args.out or layout.selection(name)
     record = write_selection(name, pipeline.selections[name], logs, out)
-    print(f"{name}: chose {record['chosen']} on {record['on']} ({record['better']} is better)")
+    print(f"{name}: chose {record['chosen']} on {record['by']} ({record['better']} is better)")
 
 
 def _claims(args) -> None:

@@ -1,11 +1,11 @@
 """Selection on validation: pick one member of a group of experiments by a validation quantity.
 
 A selection (`selections:` or a sweep's `select:`, `methodlib.spec.SelectionSpec`) reads the
-`on` column of its members' training logs, and nothing else: no predictions, no metrics, no
+`by` column of its members' training logs, and nothing else: no predictions, no metrics, no
 test split. Each run contributes the value at the epoch it keeps, which is its last logged
 row (`methodlib.train.fit` keeps the final weights; there is no best-epoch rewind), and a
-member scores the mean of its seeds. The best mean by `better` wins; an exact tie goes to the
-member declared first, and the record says so.
+member scores the mean of its seeds. The best mean by `better` wins; a tie (equal means, up to
+rounding) goes to the member declared first, and the record says so.
 
 `reports/selections/<name>.json` is the choice with every candidate's score and the logs
 read; claims and the study's page read the chosen member from it. Torch-free.
@@ -25,6 +25,8 @@ from methodlib.io import read_json, write_json
 from methodlib.spec import SelectionSpec
 
 TIE_BREAK = "first member in declaration order"
+TIE_TOLERANCE = 1e-12
+"""Means this close are a tie: equal up to the rounding of averaging the seeds' values."""
 
 
 def kept_value(log: str | Path, column: str) -> float:
@@ -55,12 +57,12 @@ def kept_value(log: str | Path, column: str) -> float:
 
 
 def choose(name: str, spec: SelectionSpec, logs: Mapping[str, Mapping[int, str]]) -> dict:
-    """The record of selection `name`: every member's kept `spec.on` values (member → seed →
+    """The record of selection `name`: every member's kept `spec.by` values (member → seed →
     training log, members in declaration order), their mean over seeds, and the winner."""
     candidates = []
     for member in spec.members:
         seeds = sorted(logs[member])
-        values = [kept_value(logs[member][s], spec.on) for s in seeds]
+        values = [kept_value(logs[member][s], spec.by) for s in seeds]
         candidates.append(
             {
                 "experiment": member,
@@ -73,11 +75,15 @@ def choose(name: str, spec: SelectionSpec, logs: Mapping[str, Mapping[int, str]]
         )
     sign = 1.0 if spec.better == "lower" else -1.0
     best = min(sign * c["mean"] for c in candidates)
-    tied = [c["experiment"] for c in candidates if sign * c["mean"] == best]
+    tied = [
+        c["experiment"]
+        for c in candidates
+        if math.isclose(sign * c["mean"], best, rel_tol=TIE_TOLERANCE, abs_tol=TIE_TOLERANCE)
+    ]
     return {
         "selection": name,
         "study": spec.study,
-        "on": spec.on,
+        "by": spec.by,
         "better": spec.better,
         "chosen": tied[0],
         "tied": tied if len(tied) > 1 else [],

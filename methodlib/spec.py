@@ -949,6 +949,10 @@ def _sweep_selection(
             f"sweeps.{sweep_name}.select: a selection {sweep_name!r} is also declared under "
             "selections; keep one"
         ]
+    try:
+        SelectSpec.model_validate(sweep["select"])
+    except ValidationError:
+        return []  # reported once, under the sweep's own `select`
     study = sweep["base"].get("study", DEFAULT_STUDY)
     selections[sweep_name] = {**sweep["select"], "study": study, "members": points}
     raw["selections"] = selections

@@ -125,19 +125,19 @@ def selection_line(name: str, record: dict[str, Any] | None) -> str:
     choice and every candidate's validation score (mean ± sd over seeds)."""
     if record is None:
         return f"Selection {name}: has not run."
-    on = record["on"]
+    by = record["by"]
 
     def score(candidate: dict[str, Any]) -> str:
         mean, sd = candidate["mean"], candidate["sd"]
         try:
-            value = _format(mean, sd, on)
+            value = _format(mean, sd, by)
         except UnknownMetricError:
             value = f"{mean:.4g}" if sd is None else f"{mean:.4g} ± {sd:.4g}"
         return f"{candidate['experiment']} {value} (n = {candidate['n']})"
 
     tie = f", tied with {', '.join(record['tied'][1:])} ({record['tie_break']})"
     return (
-        f"Selection {name}: chose {record['chosen']} on {on} ({record['better']} is better"
+        f"Selection {name}: chose {record['chosen']} on {by} ({record['better']} is better"
         f"{tie if record['tied'] else ''}): "
         + ", ".join(score(c) for c in record["candidates"])
         + "."
