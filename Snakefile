@@ -9,6 +9,7 @@ include: "rules/common.smk"
 include: "rules/data.smk"
 include: "rules/train.smk"
 include: "rules/evaluate.smk"
+include: "rules/select.smk"
 include: "rules/report.smk"
 include: "rules/progress.smk"
 

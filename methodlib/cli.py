@@ -2,9 +2,9 @@
 workflow's rules call (`prepare`, `train`, `train-judge`, `evaluate`, `evaluate-group`,
 `aggregate`, `combine`, `plot`, `curves`, `plot-samples`, `plot-inpainting`,
 `plot-autoencoder`, `plot-pruning`, `plot-kept`,
-`plot-reliability`, `index`) and that plan and decide the claims (`claims`, `power`,
-`claims-page`). Every command validates the pipeline file with the same
-models."""
+`plot-reliability`, `index`), that choose on validation (`select`) and that plan and decide
+the claims (`claims`, `power`, `claims-page`). Every command validates the pipeline file with
+the same models."""
 
 from __future__ import annotations
 
@@ -161,6 +161,21 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--out", required=True)
         p.add_argument("metrics", nargs="+", help="metrics.json of the runs to draw")
 
+    p = command(
+        "select",
+        _select,
+        "choose a selection's member by its validation score: reports/selections/<name>.json",
+    )
+    _pipeline_option(p)
+    p.add_argument("--selection", required=True)
+    p.add_argument("--out", help="the record (default: reports/selections/<name>.json)")
+    p.add_argument(
+        "logs",
+        nargs="*",
+        help="train_log.csv of every seed of every member, checked against the pipeline "
+        "(default: their places in results/)",
+    )
+
     p = command("claims", _claims, "decide the pipeline's claims by their tests: claims.json")
     _pipeline_option(p)
     p.add_argument("--metrics", required=True, help="the tidy table (reports/metrics.csv)")
@@ -169,6 +184,7 @@ def _parser() -> argparse.ArgumentParser:
         help="the claims' registrations (default: claims.lock beside the pipeline file; "
         "without one every claim is exploratory)",
     )
+    _selections_option(p)
     p.add_argument("--out", required=True)
 
     p = command(
@@ -210,6 +226,7 @@ def _parser() -> argparse.ArgumentParser:
     _pipeline_option(p)
     p.add_argument("--metrics", required=True)
     p.add_argument("--claims", help="claims.json: its table opens the page")
+    _selections_option(p)
     p.add_argument("--out", required=True)
     return parser
 
@@ -222,6 +239,24 @@ def _pipeline_option(parser: argparse.ArgumentParser) -> None:
         default=os.environ.get(PIPELINE_ENV, DEFAULT_PIPELINE),
         help=f"the pipeline file (default: ${PIPELINE_ENV}, else {DEFAULT_PIPELINE})",
     )
+
+
+def _selections_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--selections",
+        nargs="*",
+        help="the selections' records (default: those of the pipeline's reports that exist)",
+    )
+
+
+def _selection_records(pipeline, args) -> dict:
+    """The selections' records by name: the files given, else those already written."""
+    from methodlib.selection import read_selections
+
+    files = args.selections
+    if files is None:
+        files = [f for f in Layout(pipeline, args.pipeline).selections() if Path(f).exists()]
+    return read_selections(files)
 
 
 def _load(path: str):
@@ -433,12 +468,33 @@ def _plot_risk_coverage(args) -> None:
     plot_risk_coverage(_load(args.pipeline), args.study, args.metrics, args.out)
 
 
+def _select(args) -> None:
+    from methodlib.selection import check_inputs, write_selection
+
+    pipeline = _load(args.pipeline)
+    name = args.selection
+    if name not in pipeline.selections:
+        raise RunError(
+            f"{args.pipeline}: no selection {name!r} (it has "
+            f"{', '.join(pipeline.selections) or 'none'})"
+        )
+    layout = Layout(pipeline, args.pipeline)
+    logs = layout.selection_logs(name)
+    if args.logs:
+        check_inputs(name, logs, args.logs)
+    out = args.out or layout.selection(name)
+    record = write_selection(name, pipeline.selections[name], logs, out)
+    print(f"{name}: chose {record['chosen']} on {record['by']} ({record['better']} is better)")
+
+
 def _claims(args) -> None:
     from methodlib.paths import lock_file
     from methodlib.report.claims import write_claims
 
     lock = args.lock or lock_file(args.pipeline)
-    data = write_claims(_load(args.pipeline), args.metrics, args.out, lock)
+    pipeline = _load(args.pipeline)
+    selections = _selection_records(pipeline, args)
+    data = write_claims(pipeline, args.metrics, args.out, lock, selections)
     for record in data["claims"]:
         print(f"{record['verdict']:>12}  {record['name']}: {record['statement']}")
 
@@ -493,7 +549,9 @@ def _claims_page(args) -> None:
 def _index(args) -> None:
     from methodlib.report.index import write_index
 
-    write_index(_load(args.pipeline), args.metrics, args.out, args.claims)
+    pipeline = _load(args.pipeline)
+    selections = _selection_records(pipeline, args)
+    write_index(pipeline, args.metrics, args.out, args.claims, selections)
 
 
 if __name__ == "__main__":

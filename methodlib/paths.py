@@ -108,6 +108,15 @@ class Layout:
         p = self.pipeline
         return [f"{self.group_dir(e)}/metrics.json" for e in experiments if p.ensemble_members(e)]
 
+    def selection_logs(self, selection: str) -> dict[str, dict[int, str]]:
+        """What a selection reads, and nothing else: the train_log.csv of every seed of every
+        member (member → seed → log), members in declaration order."""
+        p = self.pipeline
+        return {
+            member: {s: f"{self.run_dir(member, s)}/train_log.csv" for s in p.seeds_of(member)}
+            for member in p.selections[selection].members
+        }
+
     def first_run(self, experiment: str) -> str:
         return self.run_dir(experiment, self.pipeline.seeds_of(experiment)[0])
 
@@ -165,13 +174,15 @@ class Layout:
         return [self.report(r) for r in relative]
 
     def study_targets(self, study: str) -> list[str]:
-        """A study's table and figures, and every one of its runs' metrics: a clone that holds
-        the committed reports but no results/ still trains and evaluates each run, so that the
-        reports are regenerated from them (`git diff reports/` checks the reproduction)."""
+        """A study's table, figures and selections, and every one of its runs' metrics: a
+        clone that holds the committed reports but no results/ still trains and evaluates each
+        run, so that the reports are regenerated from them (`git diff reports/` checks the
+        reproduction)."""
         experiments = self.pipeline.experiments_in(study)
         return [
             self.study_table(study),
             *self.study_figures(study),
+            *[self.selection(name) for name in self.pipeline.selections_in(study)],
             *self.run_metrics(experiments),
             *self.group_metrics(experiments),
         ]
@@ -210,9 +221,17 @@ class Layout:
     def claims_html(self) -> str:
         return self.report("claims.html")
 
+    def selection(self, name: str) -> str:
+        """The choice of a selection (`methodlib.selection`): its member and every score."""
+        return self.report(f"selections/{name}.json")
+
+    def selections(self) -> list[str]:
+        """Every selection's choice: what the claims and the index read."""
+        return [self.selection(name) for name in self.pipeline.selections]
+
     def all_targets(self) -> list[str]:
         targets = [*self.summary_files(), self.claims(), self.claims_page(), self.index()]
-        targets.append(self.claims_html())
+        targets += [self.claims_html(), *self.selections()]
         for study in self.studies_with_runs():
             targets += self.study_targets(study)
         return list(dict.fromkeys(targets))

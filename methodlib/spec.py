@@ -657,6 +657,10 @@ class Pipeline(StrictModel):
     def figures_in(self, study: str) -> list[str]:
         return [name for name, f in self.reports.items() if f.study == study]
 
+    def selections_in(self, study: str) -> list[str]:
+        """The study's selections (its `selections:` and its sweeps' `select:`), in file order."""
+        return [name for name, s in self.selections.items() if s.study == study]
+
     def resolved_experiment(self, name: str) -> dict[str, Any]:
         """What a run of this experiment depends on: its rerun trigger and provenance."""
         exp = self.experiments[name]
@@ -945,6 +949,10 @@ def _sweep_selection(
             f"sweeps.{sweep_name}.select: a selection {sweep_name!r} is also declared under "
             "selections; keep one"
         ]
+    try:
+        SelectSpec.model_validate(sweep["select"])
+    except ValidationError:
+        return []  # reported once, under the sweep's own `select`
     study = sweep["base"].get("study", DEFAULT_STUDY)
     selections[sweep_name] = {**sweep["select"], "study": study, "members": points}
     raw["selections"] = selections

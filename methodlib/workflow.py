@@ -50,6 +50,12 @@ class Inputs:
             raise ValueError(f"{name}/{wildcards.hash} is not a dataset config of this file")
         return name
 
+    def selection(self, wildcards) -> str:
+        name = wildcards.selection
+        if name not in self.pipeline.selections:
+            raise ValueError(f"{name!r} is not a selection of this pipeline file")
+        return name
+
     # params
 
     def dataset_config(self, wildcards) -> str:
@@ -73,6 +79,11 @@ class Inputs:
         claims = {n: c.model_dump(mode="json") for n, c in self.pipeline.claims.items()}
         labels = {n: e.label for n, e in self.pipeline.experiments.items()}
         return json.dumps({"claims": claims, "labels": labels}, sort_keys=True)
+
+    def selection_config(self, wildcards) -> str:
+        """The selection's declaration: a new `on`, `better` or member list chooses again."""
+        spec = self.pipeline.selections[self.selection(wildcards)]
+        return json.dumps(spec.model_dump(mode="json"), sort_keys=True)
 
     def figure_caption(self, wildcards) -> str:
         return self.pipeline.reports[wildcards.figure].caption or wildcards.figure
@@ -188,6 +199,16 @@ class Inputs:
     def all_figures(self, wildcards) -> list[str]:
         return self.layout.all_figures()
 
+    def selection_logs(self, wildcards) -> list[str]:
+        """A selection's inputs: its members' training logs, never an output computed on the
+        test split (tests/test_selection.py holds the rule to it)."""
+        logs = self.layout.selection_logs(self.selection(wildcards))
+        return [log for seeds in logs.values() for log in seeds.values()]
+
+    def selections(self, wildcards) -> list[str]:
+        """Every selection's choice: the claims and the index name the chosen members."""
+        return self.layout.selections()
+
     def functions(self) -> list:
         """Every input and params function, for `rules/common.smk` to register their
         signatures once (Snakemake otherwise inspects one per call: thousands per DAG)."""
@@ -195,6 +216,6 @@ class Inputs:
             getattr(self, name)
             for name in vars(Inputs)
             if not name.startswith("_")
-            and name not in ("experiment", "dataset", "functions")
+            and name not in ("experiment", "dataset", "selection", "functions")
             and callable(getattr(self, name))
         ]

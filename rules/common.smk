@@ -53,5 +53,6 @@ wildcard_constraints:
     dataset=_NAME,
     study=_NAME,
     figure=_NAME,
+    selection=_NAME,
     seed=r"\d+",
     hash=paths.HASH,

@@ -284,6 +284,7 @@ rule decide_claims:
     input:
         metrics=f"{REPORTS}/metrics.csv",
         lock=INPUTS.claims_lock,
+        selections=INPUTS.selections,
     output:
         f"{REPORTS}/claims.json",
     params:
@@ -296,8 +297,8 @@ rule decide_claims:
     benchmark:
         f"{REPORT_BENCHMARKS}/decide_claims.tsv"
     shell:
-        "methodlib claims --metrics {input.metrics} --lock {params.lock} --out {output}"
-        " > {log} 2>&1"
+        "methodlib claims --metrics {input.metrics} --lock {params.lock}"
+        " --selections {input.selections} --out {output} > {log} 2>&1"
 
 
 rule write_claims_page:
@@ -325,6 +326,7 @@ rule write_index:
     input:
         metrics=f"{REPORTS}/metrics.csv",
         claims=f"{REPORTS}/claims.json",
+        selections=INPUTS.selections,
         figures=INPUTS.all_figures,
     output:
         f"{REPORTS}/index.md",
@@ -336,4 +338,4 @@ rule write_index:
         f"{REPORT_BENCHMARKS}/write_index.tsv"
     shell:
         "methodlib index --metrics {input.metrics} --claims {input.claims}"
-        " --out {output} > {log} 2>&1"
+        " --selections {input.selections} --out {output} > {log} 2>&1"

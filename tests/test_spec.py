@@ -604,3 +604,36 @@ def test_a_claim_of_ours_must_say_what_is_ours() -> None:
         **{**base, "statement": "x beats 0.15 (the threshold is ours)"}, origin="ours"
     )
     assert claim.origin == "ours" and claim.paper == ""
+
+
+def test_a_sweep_with_select_is_a_selection_over_its_points():
+    raw = edited({"sweeps.lr.select": {"by": "val_nll", "better": "lower"}})
+    selection = validate_pipeline(raw).selections["lr"]
+    assert selection.members == SWEEP_POINTS and selection.study == "smoke"
+    assert (selection.by, selection.better) == ("val_nll", "lower")
+
+
+@pytest.mark.parametrize(
+    ("edits", "where"),
+    [
+        ({"sweeps.lr.select": {"by": "test_error", "better": "lower"}}, "sweeps.lr.select.by"),
+        (
+            {
+                "selections.pick": {
+                    "study": "smoke",
+                    "members": SWEEP_POINTS,
+                    "by": "test_error",
+                    "better": "lower",
+                }
+            },
+            "selections.pick.by",
+        ),
+    ],
+    ids=["sweep", "selections"],
+)
+def test_a_selection_on_a_test_quantity_is_refused(edits, where):
+    """Nothing computed on the test split may choose a member: the file is refused before any
+    job, at the YAML path, with the validation quantity to write instead."""
+    problems = problems_of(edited(edits))
+    assert len(problems) == 1, problems
+    assert_problem(problems, where, "'test_error' is not a validation quantity", "`val_error`")

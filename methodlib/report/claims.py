@@ -28,14 +28,18 @@ The verdict:
   lands here, never passed and never contradicted, and so does any claim with one: a failure
   decided with certainty, which no number of seeds changes;
 - `undecided`: an arm has fewer than two seeds (no test is possible);
-- `missing`: an arm has no results (its study was not run).
+- `missing`: an arm has no results (its study was not run, or the selection it names has
+  not chosen yet: `reason` says which).
+
+An arm may name a selection (`methodlib.selection`): the claim is decided on the member that
+the selection chose on validation, and `selections` records arm → member.
 
 Comparing two means without a test never decides a claim here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -347,26 +351,74 @@ def verdict(
     return "not shown" if all(power.adequate(c) for c in failed) else "underpowered"
 
 
+def resolve_arms(
+    pipeline: Pipeline, claim: ClaimSpec, selections: Mapping[str, dict[str, Any]]
+) -> tuple[ClaimSpec, dict[str, str | None]]:
+    """The claim with each arm that names a selection replaced by the member it chose
+    (`selections`: the records of `methodlib.selection` by name), and arm → chosen member
+    (None where the selection has not run: that arm stays, finds no results and the claim is
+    `missing`). The claim is decided on the member a validation score picked, never on a
+    member picked by looking at the test split."""
+    chosen: dict[str, str | None] = {}
+    for arm in claim.arms():
+        if arm not in pipeline.selections:
+            continue
+        record = selections.get(arm)
+        member = None if record is None else record["chosen"]
+        if member is not None and member not in pipeline.selections[arm].members:
+            raise RunError(
+                f"the record of selection {arm!r} chose {member!r}, which is not one of its "
+                f"members; rerun `methodlib select --selection {arm}`"
+            )
+        chosen[arm] = member
+    if not chosen:
+        return claim, chosen
+
+    def swap(arms: list) -> list:
+        return [chosen.get(a) or a if isinstance(a, str) else a for a in arms]
+
+    fields = ("order", "equivalent", "below_samples")
+    update = {f: swap(getattr(claim, f)) for f in fields if getattr(claim, f)}
+    return claim.model_copy(update=update), chosen
+
+
 def evaluate_claims(
-    pipeline: Pipeline, tidy: pd.DataFrame, lock: dict[str, dict[str, Any]] | None = None
+    pipeline: Pipeline,
+    tidy: pd.DataFrame,
+    lock: dict[str, dict[str, Any]] | None = None,
+    selections: Mapping[str, dict[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
     """Every claim of the pipeline's record, in file order (a list: JSON keys get sorted),
     with its origin and its registration in `lock` (claims.lock; None: nothing registered,
-    every claim is exploratory), whose looks correct the level it is decided at."""
+    every claim is exploratory), whose looks correct the level it is decided at. An arm that
+    names a selection is decided on its chosen member (`resolve_arms`; `selections`: the
+    selections' records by name); the registration is of the claim as declared."""
     records = []
     for name, claim in pipeline.claims.items():
         registration = registration_state(lock or {}, pipeline, name, claim)
-        record = evaluate_claim(pipeline, claim, tidy, looks=registration["looks"])
-        records.append({"name": name, **record, "registration": registration})
+        resolved, chosen = resolve_arms(pipeline, claim, selections or {})
+        record = evaluate_claim(pipeline, resolved, tidy, looks=registration["looks"])
+        record = {
+            "name": name,
+            **record,
+            "registration": registration,
+            "selections": chosen,
+        }
+        not_run = [arm for arm, member in chosen.items() if member is None]
+        if not_run:
+            reason = "; ".join(f"selection {arm} has not run" for arm in not_run)
+            record.update(verdict="missing", reason=reason)
+        records.append(record)
     return records
 
 
 def arm_labels(pipeline: Pipeline, claim: ClaimSpec) -> dict[str, str]:
-    """What each arm of the claim reads as: "MC dropout", "Deep ensemble of 2"."""
-    experiments = [split_arm(a)[0] for a in claim.arms()]
-    names = experiment_labels(pipeline, experiments)
+    """What each arm of the claim reads as: "MC dropout", "Deep ensemble of 2" (an arm that
+    names a selection not yet run has none: the page shows its name)."""
+    arms = [a for a in claim.arms() if split_arm(a)[0] in pipeline.experiments]
+    names = experiment_labels(pipeline, [split_arm(a)[0] for a in arms])
     out = {}
-    for arm in claim.arms():
+    for arm in arms:
         experiment, members = split_arm(arm)
         label = names[experiment]
         out[arm] = label if members is None else ensemble_label(pipeline, experiment, label)
@@ -379,15 +431,19 @@ def write_claims(
     metrics_csv: str | Path,
     out: str | Path,
     lock_path: str | Path | None = None,
+    selections: Mapping[str, dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """`claims.json`: every claim's record and the display label of every arm; `lock_path`
-    is the pipeline's claims.lock (None or a missing file: every claim is exploratory)."""
+    is the pipeline's claims.lock (None or a missing file: every claim is exploratory),
+    `selections` the selections' records by name (the members the claims are decided on)."""
     tidy = read_tidy(metrics_csv)
-    claims = evaluate_claims(pipeline, tidy, read_lock(lock_path) if lock_path else None)
+    selections = selections or {}
+    lock = read_lock(lock_path) if lock_path else None
+    claims = evaluate_claims(pipeline, tidy, lock, selections)
     labels = {
         arm: label
         for c in pipeline.claims.values()
-        for arm, label in arm_labels(pipeline, c).items()
+        for arm, label in arm_labels(pipeline, resolve_arms(pipeline, c, selections)[0]).items()
     }
     data = {"metrics": str(metrics_csv), "claims": claims, "labels": labels}
     write_json(out, data)

@@ -82,7 +82,7 @@ def _arm_design(pipeline: Pipeline, arm: str) -> dict[str, Any]:
         selection = pipeline.selections[experiment]
         return {
             "selection": {
-                "on": selection.on,
+                "on": selection.by,  # the key predates `by:`; kept so registered hashes hold
                 "better": selection.better,
                 "members": {m: pipeline.experiment_hash(m) for m in selection.members},
             }

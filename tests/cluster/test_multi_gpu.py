@@ -25,6 +25,7 @@ def test_four_jobs_at_once_each_on_its_own_gpu(shared_data, tmp_path):
     pipeline["defaults"]["device"] = "auto"
     pipeline["experiments"] = {"mlp": {**pipeline["experiments"]["mlp"], "seeds": SEEDS}}
     pipeline.pop("claims")  # its claim compares `conv`, which this file leaves out
+    pipeline.pop("selections")  # and so does its selection
     (project / "configs" / "gpus.yaml").write_text(yaml.safe_dump(pipeline))
     env = {k: v for k, v in os.environ.items() if k != "CUDA_VISIBLE_DEVICES"}
     env["METHODLIB_GPUS"] = "0,1,2,3"

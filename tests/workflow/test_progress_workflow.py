@@ -23,7 +23,7 @@ def pipeline(lr: float = 0.003) -> dict:
     """One experiment of configs/tiny.yaml, two seeds, one epoch: three jobs per seed."""
     tiny = yaml.safe_load((Path(__file__).parents[2] / "configs/tiny.yaml").read_text())
     mlp = tiny["experiments"]["mlp"] | {"training": {"epochs": 1, "lr": lr}}
-    return {**tiny, "experiments": {"mlp": mlp}, "reports": {}, "claims": {}}
+    return {**tiny, "experiments": {"mlp": mlp}, "reports": {}, "claims": {}, "selections": {}}
 
 
 def run(project: Path, *options: str, lr: float = 0.003, check: bool = True) -> str:

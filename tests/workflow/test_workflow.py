@@ -109,6 +109,12 @@ def test_run_produces_the_reports(project):
     assert not (project / "reports/metrics.csv").exists(), "the default pipeline's is untouched"
     claims = (project / paths.claims_page()).read_text()
     assert "LeNet-5 has a lower test error" in claims and "undecided" in claims  # conv: 1 seed
+    choice = json.loads((project / paths.selection("architecture")).read_text())
+    assert choice["chosen"] in ("mlp", "conv") and choice["by"] == "val_nll"
+    assert choice["inputs"] == paths.run_files("mlp", "train_log.csv") + paths.run_files(
+        "conv", "train_log.csv"
+    )
+    assert f"Selection architecture: chose {choice['chosen']} on val_nll" in index
     assert index.index("## Claims") < index.index("## Smoke test"), "the claims open the page"
 
 
