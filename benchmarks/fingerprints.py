@@ -4,7 +4,8 @@ the declaration test makes), a deep ensemble of two of them (`evaluate_group`), 
 image and of a text dataset (a short `train_judge`) and the runs that need a judge evaluated
 with it. Each fingerprint is the sha256 of a run's outputs: the arrays of predictions.npz, the
 weights of model.pt, metrics.json and train_log.csv without wall-clock times (any key or column
-named `*seconds*`), which are the only numbers that differ between two identical runs.
+named `*seconds*`) and provenance (a judge's record: host, versions, date), which are all that
+differ between two identical runs.
 
     python benchmarks/fingerprints.py --out benchmarks/results/fingerprints_before.json
     # ... refactor ...
@@ -45,8 +46,8 @@ JUDGE_EPOCHS = 1
 
 
 def volatile(name: str) -> bool:
-    """Wall-clock times: the numbers two identical runs do not share."""
-    return "seconds" in name
+    """Wall-clock times and provenance: what two identical runs do not share."""
+    return "seconds" in name or name == "provenance"
 
 
 def stable(value: Any) -> Any:
