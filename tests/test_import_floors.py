@@ -12,6 +12,8 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import pytest
+
 import methodlib
 
 PACKAGE = Path(methodlib.__file__).parent
@@ -163,3 +165,60 @@ def test_cycles_are_found_through_function_level_and_relative_imports(tmp_path):
     assert cycles(graph) == [["pkg.a", "pkg.b", "pkg.c", "pkg.a"]]
     (package / "c.py").write_text("from typing import TYPE_CHECKING\n")
     assert cycles(import_graph(package)) == []
+
+
+def reachable(graph: dict[str, set[str]], start: str) -> set[str]:
+    """Every module that importing `start` can reach, `start` left out."""
+    seen, todo = set(), [start]
+    while todo:
+        for child in graph[todo.pop()] - seen:
+            seen.add(child)
+            todo.append(child)
+    return seen - {start}
+
+
+def under(module: str, *prefixes: str) -> bool:
+    return any(module == p or module.startswith(p + ".") for p in prefixes)
+
+
+RUNNING = (
+    "methodlib.routines",
+    "methodlib.loop",
+    "methodlib.train",
+    "methodlib.judge",
+    "methodlib.text_judge",
+    "methodlib.data",
+    "methodlib.evaluate",
+    "methodlib.evaluate_group",
+    "methodlib.report",
+)
+"""Modules that train, evaluate or read data: none is below the declarations."""
+ABOVE_ROUTINES = (
+    "methodlib.routines",
+    "methodlib.train",
+    "methodlib.evaluate",
+    "methodlib.evaluate_group",
+    "methodlib.report",
+    "methodlib.cli",
+)
+"""Where a task's routine may be imported from: the routines and what runs them."""
+
+
+@pytest.mark.parametrize("declaration", ["methodlib.spec", "methodlib.tasks"])
+def test_the_declarations_reach_nothing_that_runs(declaration):
+    graph = import_graph()
+    assert sorted(m for m in reachable(graph, declaration) if under(m, *RUNNING)) == []
+
+
+def test_only_what_runs_a_routine_imports_one():
+    graph = import_graph()
+    importers = {
+        a for a, targets in graph.items() for b in targets if under(b, "methodlib.routines")
+    }
+    assert sorted(m for m in importers if not under(m, *ABOVE_ROUTINES)) == []
+
+
+@pytest.mark.parametrize("module", ["methodlib.loop", "methodlib.judge", "methodlib.data"])
+def test_the_loop_the_judges_and_the_data_stand_below_the_routines(module):
+    graph = import_graph()
+    assert sorted(m for m in reachable(graph, module) if under(m, *ABOVE_ROUTINES)) == []

@@ -1,5 +1,7 @@
-"""Deep ensembles across runs: the members are one experiment's runs with different seeds, and
-the ensemble's prediction is the average of the members' predictive distributions.
+"""Deep ensembles of classifiers across runs (the classification routine's `evaluate_ensemble`,
+written out by `methodlib/evaluate_group.py`): the members are one experiment's runs with
+different seeds, and the ensemble's prediction is the average of the members' predictive
+distributions.
 
 `results/<experiment>/group/metrics.json` holds the metrics of the whole ensemble (`seed` is
 `all`, `samples` the number of members) and, as `curve`, those of ensembles of k members for
@@ -24,13 +26,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from methodlib.errors import RunError
-from methodlib.io import atomic_path, write_json
 from methodlib.metrics.selective import risk_coverage_curve
 from methodlib.metrics.uncertainty import reliability_bins
-from methodlib.tasks.classification_eval import prediction_metrics, read_predictions
+from methodlib.routines.classification_eval import prediction_metrics, read_predictions
 
 SUBSETS = 70  # C(8, 4): all subsets of every size for ensembles of up to 8
 SUBSET_SEED = 0
@@ -101,13 +101,10 @@ def seed_of(path: Path) -> int:
     return int(match.group(1))
 
 
-def evaluate_group(
-    experiment: str,
-    predictions: list[str | Path],
-    out: str | Path,
-    curve_csv: str | Path,
-) -> dict[str, Any]:
-    """Evaluate the ensemble of the runs whose predictions.npz are given, in member order."""
+def evaluate_ensemble(experiment: str, predictions: list[Path]) -> dict[str, Any]:
+    """metrics.json of the ensemble of the runs whose predictions.npz are given, in member
+    order: the whole ensemble's metrics, reliability bins and risk–coverage curve, the size
+    curve and the disjoint ensembles."""
     paths = [Path(p) for p in predictions]
     if not paths:
         raise RunError(f"{experiment}: an ensemble needs at least one member's predictions")
@@ -123,7 +120,7 @@ def evaluate_group(
     curve = size_curve(np.stack(members), labels, ood_stack)
     ensemble = np.mean(members, axis=0)
     seeds = [seed_of(p) for p in paths]
-    result = {
+    return {
         "experiment": experiment,
         "seed": "all",
         "members": seeds,
@@ -134,8 +131,3 @@ def evaluate_group(
         "risk_coverage": risk_coverage_curve(ensemble, labels),
         "disjoint": disjoint_ensembles(np.stack(members), labels, seeds),
     }
-    table = pd.DataFrame([{"samples": c["samples"], **c["metrics"]} for c in curve])
-    with atomic_path(curve_csv) as tmp:
-        table.to_csv(tmp, index=False)
-    write_json(out, result)
-    return result

@@ -16,6 +16,7 @@ from methodlib.tasks import get_task
 from methodlib.tasks.base import matches
 from tests.tasks.tiny_runs import has_data, tiny_run
 
+
 @pytest.fixture(scope="module")
 def prepared(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("prepared")
