@@ -1,4 +1,4 @@
-"""Training throughput of the shared loop (`methodlib.train.train_run`, dense method) against a
+"""Training throughput of the shared loop (`methodlib.train.train_run` over `methodlib.loop.fit`, dense method) against a
 minimal hand-written PyTorch loop: same model, data tensors, batch size, optimizer, epochs,
 shuffling and threads (one), on the prepared mnist5k dataset, on the CPU or (`--device cuda`)
 a GPU, where `--amp` and `--compile` turn on the training options of that name for both
@@ -38,7 +38,7 @@ import torch
 import torch.nn.functional as F
 from _common import median, target, write_result
 
-import methodlib.train
+import methodlib.loop
 from methodlib.data import prepare_dataset
 from methodlib.data.prepared import Prepared, load_prepared
 from methodlib.models import build_model
@@ -171,8 +171,8 @@ def main() -> None:
     if (args.amp or args.compile) and not gpu:
         parser.error("--amp and --compile are CUDA options (ignored on the CPU)")
     clock = CLOCKS[args.clock]
-    if args.clock == "cpu":  # train_run stamps epochs with time.time(): give it CPU time instead
-        methodlib.train.time = types.SimpleNamespace(time=time.process_time)
+    if args.clock == "cpu":  # the loop stamps epochs with time.time(): give it CPU time instead
+        methodlib.loop.time = types.SimpleNamespace(time=time.process_time)
     torch.set_num_threads(1)
     torch.set_num_interop_threads(1)
     options = {"amp": args.amp, "compile": args.compile}

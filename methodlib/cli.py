@@ -388,7 +388,7 @@ def _aggregate(args) -> None:
 
 
 def _combine(args) -> None:
-    from methodlib.report.tables import combine
+    from methodlib.report.combine import combine
 
     combine(_load(args.pipeline), args.tables, args.out_csv, args.out_metrics, args.out_curves)
 

@@ -1,10 +1,10 @@
 """Evaluation of one finished run: its task's metrics on its saved test outputs.
 
-The task named in run.json evaluates the run (`Task.evaluate`, `methodlib/tasks/`) and imports
-only its own metrics: classification's every metric for all of a run's samples and, as a
-curve, for the first k of them (`tasks/classification_eval.py`), generation's samples against
-the test split (`tasks/generation_eval.py`), text's generated sets against the test texts
-(`tasks/text_eval.py`)."""
+The routine of the task named in run.json evaluates the run (`Routine.evaluate`,
+`methodlib/routines/`) and imports only its own metrics: classification's every metric for all
+of a run's samples and, as a curve, for the first k of them (`routines/classification_eval.py`),
+generation's samples against the test split (`routines/generation_eval.py`), text's generated
+sets against the test texts (`routines/text_eval.py`)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from typing import Any
 
 from methodlib.errors import RunError
 from methodlib.io import read_json, write_json
+from methodlib.routines import get_routine
 from methodlib.tasks import TASKS
 
 
@@ -27,9 +28,8 @@ def evaluate_run(
     training texts, for `memorization`)."""
     run_dir = Path(run_dir)
     record = read_json(run_dir / "run.json")
-    task = TASKS.get(record["task"])
-    if task is None:
+    if record["task"] not in TASKS:
         raise RunError(f"{run_dir}: no evaluation for task {record['task']!r}")
-    result = task.evaluate(run_dir, record, judge, data)
+    result = get_routine(record["task"]).evaluate(run_dir, record, judge, data)
     write_json(out or run_dir / "metrics.json", result)
     return result

@@ -54,14 +54,14 @@ def train_judge(
     device: str = "auto",
 ) -> dict[str, Any]:
     """Train the judge, a `dense` run of LeNet-5 on shifted batches (`ShiftedDense`) through
-    the shared loop (`train.fit`: the recipe's Adam rate and batches, no schedule) on `device`
+    the shared loop (`loop.fit`: the recipe's Adam rate and batches, no schedule) on `device`
     (`auto`: CUDA when present); save its weights and validation accuracy, on the unshifted
     images and on shifted ones. A text dataset's judge is a language model
     (`methodlib.text_judge`)."""
     from methodlib.device import resolve_device
+    from methodlib.loop import fit, seed_everything
     from methodlib.methods import DataInfo
     from methodlib.spec import TrainingSpec
-    from methodlib.train import fit, seed_everything
 
     if read_json(Path(data_dir) / "meta.json").get("task") == "text":
         from methodlib.text_judge import train_text_judge

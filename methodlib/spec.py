@@ -32,6 +32,7 @@ from pydantic import (
     model_validator,
 )
 
+from methodlib.dataset_kinds import DENSITY_KINDS, has_density
 from methodlib.errors import SpecError, closest, format_validation_error
 from methodlib.judge_recipes import judge_recipe
 from methodlib.methods import MethodConfigUnion, model_problem
@@ -200,15 +201,6 @@ class SyntheticDatasetSpec(StrictModel):
         if self.n < 10 * self.components:
             raise ValueError(f"n = {self.n} is too few for {self.components} components")
         return self
-
-
-DENSITY_KINDS = ("ring", "banana", "mixture2d")
-"""The `synthetic` kinds whose density is known in closed form (`methodlib/data/densities.py`)."""
-
-
-def has_density(spec: BaseModel) -> bool:
-    """Whether a dataset's examples are draws of a target known in closed form."""
-    return isinstance(spec, SyntheticDatasetSpec) and spec.kind in DENSITY_KINDS
 
 
 class TextFields(StrictModel):

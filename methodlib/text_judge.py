@@ -52,9 +52,9 @@ def train_text_judge(
     seed: int = RECIPE.seed,
     device: str = "auto",
 ) -> dict[str, Any]:
-    """Train the judge LM, an `ar_lm` run through the shared loop (`train.fit`: Adam, no
+    """Train the judge LM, an `ar_lm` run through the shared loop (`loop.fit`: Adam, no
     schedule) on `device` (`auto`: CUDA when present); save it with its test perplexity."""
-    from methodlib.train import fit, seed_everything
+    from methodlib.loop import fit, seed_everything
 
     torch_device = resolve_device(device)
     seed_everything(seed)

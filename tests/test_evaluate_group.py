@@ -13,13 +13,14 @@ import pytest
 
 from methodlib.errors import RunError, SpecError
 from methodlib.evaluate import evaluate_run
-from methodlib.evaluate_group import evaluate_group, member_subsets
+from methodlib.evaluate_group import evaluate_group
 from methodlib.io import read_json, write_json, write_npz
 from methodlib.metrics.selective import risk_coverage_curve
 from methodlib.metrics.uncertainty import reliability_bins
 from methodlib.report.tables import COLUMNS, headline, run_rows, tidy_from_runs
+from methodlib.routines.classification_ensembles import member_subsets
+from methodlib.routines.classification_eval import doubling_sizes, prediction_metrics
 from methodlib.spec import validate_pipeline
-from methodlib.tasks.classification_eval import doubling_sizes, prediction_metrics
 
 CLASSES, EXAMPLES = 4, 120
 

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 import methodlib.judge
-import methodlib.train
+import methodlib.loop
 from methodlib.data import load_prepared
 from methodlib.data.augment import PAD_FRACTION, augment
 from methodlib.errors import RunError
@@ -18,7 +18,7 @@ from methodlib.judge_recipes import IMAGE_JUDGE
 from methodlib.methods import DataInfo
 from methodlib.methods.pruning.dense import Dense
 from methodlib.metrics.generative import frechet_distance
-from methodlib.tasks.generation_eval import generation_metrics
+from methodlib.routines.generation_eval import generation_metrics
 
 
 @pytest.fixture(scope="module")
@@ -55,13 +55,13 @@ def test_fid_of_identical_sets_is_zero_and_noise_is_far_from_real_digits(judge, 
 
 
 def test_the_judge_is_a_dense_run_of_the_shared_loop(tmp_path, data_root, monkeypatch):
-    calls, fit = [], methodlib.train.fit
+    calls, fit = [], methodlib.loop.fit
 
     def recording(method, model, training, *args, **kwargs):
         calls.append((method.name, method.model_name, training))
         return fit(method, model, training, *args, **kwargs)
 
-    monkeypatch.setattr(methodlib.train, "fit", recording)
+    monkeypatch.setattr(methodlib.loop, "fit", recording)
     train_judge(data_root / "digits", tmp_path / "judge.pt", epochs=1, device="cpu")
     ((name, model, training),) = calls
     assert (name, model) == ("dense", "lenet5")

@@ -1,5 +1,5 @@
 """PAGAN's augmentation of images: the pair discriminator's real pairs (`methods/autoencoders/
-pagan.py`) and the floor of the generation task's `rid_augmentation` (`tasks/generation_eval.py`)."""
+pagan.py`) and the floor of the generation task's `rid_augmentation` (`routines/generation_eval.py`)."""
 
 from __future__ import annotations
 

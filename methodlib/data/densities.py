@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from methodlib.spec import DENSITY_KINDS
+from methodlib.dataset_kinds import DENSITY_KINDS
 
 RING_RADIUS, RING_WIDTH = 2.0, 0.2
 BANANA_SCALE, BANANA_BEND = 2.0, 0.5

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.model_selection import train_test_split
 
+from methodlib.data.layout import FORMAT_VERSION, SPLITS, TEXTS_FILE, file_sha256
 from methodlib.data.text import (
     SPECIALS,
     fortune_entries,
@@ -96,8 +97,6 @@ def stratified_split(labels: np.ndarray, val: float, test: float, seed: int):
 def prepare_fortune_collections(name: str, spec, out_dir: str | Path) -> dict:
     """`{split}.npz` with rows of word ids (`x`) and labels (`y`), `texts.json` the texts of
     each split, `meta.json` the vocabulary (words), the collections and the class sizes."""
-    from methodlib.data.prepare import FORMAT_VERSION, SPLITS, TEXTS_FILE, file_sha256
-
     tokenizer = load_tokenizer(resolve_tokenizer(spec.tokenizer))
     texts, labels = labelled_quotations(
         Path(spec.path).expanduser(),

@@ -9,7 +9,6 @@ written atomically and is what DVC versions.
 
 from __future__ import annotations
 
-import hashlib
 import platform
 from pathlib import Path
 
@@ -17,6 +16,14 @@ import numpy as np
 from sklearn.model_selection import train_test_split
 
 from methodlib.data.clutter import clutter_splits
+from methodlib.data.layout import (
+    FORMAT_VERSION,
+    GRAMMAR_FILE,
+    OOD_SPLIT,
+    SPLITS,
+    TEXTS_FILE,
+    file_sha256,
+)
 from methodlib.data.sources import RawData, load_source
 from methodlib.data.text import (
     build_vocab,
@@ -30,12 +37,7 @@ from methodlib.data.text import (
 from methodlib.errors import RunError
 from methodlib.io import atomic_dir, write_json, write_npz
 
-SPLITS = ("train", "val", "test")
-OOD_SPLIT = "ood"
-FORMAT_VERSION = 1
 TEXT_SOURCES = ("fortunes", "grammar", "local_text")
-TEXTS_FILE = "texts.json"
-GRAMMAR_FILE = "grammar.json"  # the `grammar` source's grammar: its exact judge
 
 
 def prepare_dataset(name: str, spec, out_dir: str | Path) -> dict:
@@ -229,11 +231,3 @@ def _stratified_take(x: np.ndarray, y: np.ndarray, n: int, rng: np.random.Genera
     seed = int(rng.integers(2**31))
     _, x_part, _, y_part = train_test_split(x, y, test_size=n, stratify=y, random_state=seed)
     return x_part, y_part
-
-
-def file_sha256(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from methodlib.data.prepare import (
+from methodlib.data.layout import (
     FORMAT_VERSION,
     GRAMMAR_FILE,
     OOD_SPLIT,

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
+from methodlib.dataset_kinds import has_density
 from methodlib.errors import RunError
-from methodlib.spec import has_density
 
 DOMAINS = ("cube", "simplex", "sphere")
 """Where a dataset's examples live (after dividing by the scale): [0, 1]^d (images included),

@@ -155,8 +155,9 @@ def load_method(name: str) -> type[Method]:
 
 
 def model_problem(method_name: str, model_name: str) -> str | None:
-    """Why the method cannot train this architecture (another task or interface, batch norm
-    where the method cannot take it or none where it needs it); None if it can."""
+    """Why the method cannot train this architecture (another task or interface, one its
+    config's `models` leaves out, batch norm where the method cannot take it or none where it
+    needs it); None if it can."""
     config = METHOD_CONFIGS[method_name]
 
     def fits(model: str) -> bool:
@@ -167,6 +168,11 @@ def model_problem(method_name: str, model_name: str) -> str | None:
         return (
             f"model {model_name!r} is not for {config.task} methods such as {method_name!r}; "
             f"use one of {fitting}"
+        )
+    if config.models is not None and model_name not in config.models:
+        return (
+            f"method {method_name!r} takes only the models {', '.join(config.models)}; "
+            f"not {model_name!r}"
         )
     if model_name.endswith("_bn") and not config.batch_norm:
         return f"method {method_name!r} cannot use batch norm; use model {model_name[:-3]!r}"

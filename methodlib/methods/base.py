@@ -1,7 +1,7 @@
 """What a method is: a config model plus hooks the shared training loop calls.
 
 A method decides how the network is built (its layer factory) and what loss one batch gives;
-what its task saves after training (`methodlib/tasks/`) it provides through its task's base
+what its task saves after training (`methodlib/routines/`) it provides through its task's base
 class: `ClassifierMethod` here (class probabilities with a samples axis — MC samples, SWAG
 draws, snapshots — so every classification metric applies to every method unchanged),
 `GenerativeMethod` (`generative_base.py`) and `TextMethod` (`text/base.py`).

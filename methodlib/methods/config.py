@@ -36,6 +36,9 @@ class MethodConfig(BaseModel):
     variational_pruning: ClassVar[bool] = False
     """Whether the method prunes by a per-weight or per-unit statistic (its histograms, whose
     caption the config's `pruning_caption(experiment)` gives)."""
+    models: ClassVar[tuple[str, ...] | None] = None
+    """The only architectures the method takes, where it takes fewer than every one of its task
+    and interface (`model_problem`, which the spec and the contract tests use)."""
     metrics: ClassVar[tuple[str, ...]] = ()
     """Metrics a run of the method has beyond its task's (`methodlib/tasks/`); `*` stands for
     a number or a suffix. Figure columns are checked against them before anything runs."""

@@ -19,8 +19,8 @@ from methodlib.data import load_prepared  # noqa: E402
 from methodlib.methods import METHODS, DataInfo  # noqa: E402
 from methodlib.report.plots import save_figure  # noqa: E402
 from methodlib.report.sample_plots import image_grid  # noqa: E402
+from methodlib.routines.generation_eval import read_reconstructions, read_samples  # noqa: E402
 from methodlib.spec import Pipeline  # noqa: E402
-from methodlib.tasks.generation_eval import read_reconstructions, read_samples  # noqa: E402
 
 PAIRS = 8  # interpolation rows
 STEPS = 8  # images per interpolation row, both ends included

@@ -17,7 +17,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from methodlib.report.plots import save_figure  # noqa: E402
-from methodlib.tasks.imputation_eval import read_imputations  # noqa: E402
+from methodlib.routines.imputation_eval import read_imputations  # noqa: E402
 
 ROWS = 6
 SAMPLES = 5

@@ -130,7 +130,7 @@ _ENTRIES = (
     _m("is_judge", "Inception score (judge)", None, "higher", ".2f"),
     _m("rid", "RID", "nats", "lower"),
     _m("rid_augmentation", "RID of the augmentation", "nats", "lower"),
-    # imputation (methodlib/tasks/imputation_eval.py)
+    # imputation (methodlib/routines/imputation_eval.py)
     _m("nrmse", "NRMSE of the imputed entries", None, "lower", ".3f"),
     _m("psnr_best", "PSNR of the best of K inpaintings", "dB", "higher", ".2f"),
     _m("judge_classes", "Judge classes among K inpaintings", None, "higher", ".2f"),

@@ -15,13 +15,14 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.patches import Rectangle  # noqa: E402
 
+from methodlib.io import read_npz  # noqa: E402
 from methodlib.report.plots import save_figure  # noqa: E402
 
 COLUMNS = 4  # image and map pairs per row
 
 
 def plot_ponder_maps(experiment: str, predictions: str | Path, out: str | Path) -> None:
-    with np.load(predictions) as saved:
+    with read_npz(predictions) as saved:
         images, maps = saved["images"], saved["ponder_maps"][: len(saved["images"])]
         boxes = saved.get("digit_boxes")
         costs = saved["ponder_cost"]

@@ -17,7 +17,7 @@ import numpy as np  # noqa: E402
 
 from methodlib.io import read_json  # noqa: E402
 from methodlib.report.plots import save_figure  # noqa: E402
-from methodlib.tasks.generation_eval import read_samples  # noqa: E402
+from methodlib.routines.generation_eval import read_samples  # noqa: E402
 
 GRID = 8  # images per side of a grid
 POINTS = 1000  # at most this many points per scatter

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from methodlib.io import atomic_path
-from methodlib.tasks.text_eval import text_sets
+from methodlib.routines.text_eval import text_sets
 
 ROWS = 12  # generated texts per table; test texts get half as many
 

@@ -128,29 +128,6 @@ def write_csv(frame: pd.DataFrame, path: str | Path) -> None:
         frame.to_csv(tmp, index=False)
 
 
-def combine(
-    pipeline: Pipeline,
-    paths: Iterable[str | Path],
-    out_csv: str | Path,
-    out_metrics: str | Path,
-    out_curves: str | Path | None = None,
-) -> pd.DataFrame:
-    """Every study's rows in one table (`reports/metrics.csv`), the DVC metrics folder
-    (`reports/metrics/`, methodlib/report/dvc_metrics.py) and the curve rows (`curves.csv`)."""
-    from methodlib.report.dvc_metrics import write_dvc_metrics
-
-    frames = [read_tidy(p) for p in paths]
-    frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=COLUMNS)
-    # a study that includes another's runs repeats their rows
-    frame = frame.drop_duplicates(subset=[c for c in COLUMNS if c != "value"])
-    frame = frame.sort_values(["experiment", "seed", "metric"], kind="stable")
-    write_csv(frame, out_csv)
-    if out_curves is not None:
-        write_csv(curves(frame), out_curves)
-    write_dvc_metrics(pipeline, frame, out_metrics)
-    return frame
-
-
 def curve_wide(frame: pd.DataFrame) -> pd.DataFrame:
     """One row per run (or ensemble) and number of samples, one column per `curve_` metric:
     what metric-against-samples figures are drawn from."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from methodlib.io import atomic_path
-from methodlib.tasks.text_classification_eval import read_outputs, top_words
+from methodlib.routines.text_classification_eval import read_outputs, top_words
 
 
 def word_table(experiment: str, predictions: str | Path, out: str | Path) -> None:

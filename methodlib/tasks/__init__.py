@@ -1,12 +1,16 @@
-"""The task registry: a method's `task` names one of these plug-ins.
+"""The task registry: a method's `task` names one of these declarations.
 
-A task owns its data contract, what a training run saves, how a run is evaluated, the metrics
-and log columns it produces and which report targets it adds. Methods declare their task (the
-`task` class variable of their config); nothing else tests a task's name. Adding a task: one
-module here and one line below.
+A task's declaration (`base.Task`) says what the schema and the workflow read about it: the
+metrics and log columns its runs produce, which datasets it takes, whether it needs a judge,
+which report targets it adds. What it does (the training log's validation columns, what a run
+saves, how a run and a deep ensemble are evaluated) is its routine's (`Task.routine`, in
+`methodlib/routines/`). Methods declare their task (the `task` class variable of their
+config); nothing else tests a task's name. Adding a task: one declaration here, one routine
+there, one line below.
 
-Importing this package is cheap (no torch, numpy or plotting): the schema validates figure
-columns against the declared metrics, and the DAG asks for report targets, before any job runs.
+This floor is the bottom: torch-, numpy- and plotting-free, and it imports nothing of methodlib
+above it. The schema validates figure columns against the declared metrics, and the DAG asks
+for report targets, before any job runs.
 """
 
 from __future__ import annotations

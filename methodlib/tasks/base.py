@@ -1,17 +1,10 @@
-"""What every task plug-in provides (see `methodlib/tasks/__init__.py`)."""
+"""What every task declares (see `methodlib/tasks/__init__.py`): torch-free facts that the
+schema and the workflow read. What a task does is its routine's (`methodlib/routines/`)."""
 
 from __future__ import annotations
 
 from fnmatch import fnmatchcase
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
-
-if TYPE_CHECKING:
-    import numpy as np
-    from torch import nn
-
-    from methodlib.data import Prepared
-    from methodlib.methods.base import Method
+from typing import Any, ClassVar
 
 COMMON_METRICS = ("params", "train_seconds")
 """In every run's metrics.json, whatever its task."""
@@ -20,14 +13,15 @@ COMMON_LOG_COLUMNS = ("epoch", "train_loss", "lr", "seconds")
 
 
 class Task:
-    """A task's declarations (cheap) and its hooks (which import torch or numpy lazily).
-
-    The training loop (`methodlib/train.py`) calls `validation_columns` after every epoch and
-    `test_outputs` once at the end; `evaluate_run` (`methodlib/evaluate.py`) calls `evaluate`
-    on the finished run. The workflow asks `needs_judge`, `evaluation_reads_data` and
-    `report_targets` while it builds the DAG."""
+    """A task's declaration: its name, what its runs produce and which report targets they
+    add. The schema validates figure columns against `all_metrics` and `all_log_columns`; the
+    workflow asks `needs_judge`, `evaluation_reads_data` and `report_targets` while it builds
+    the DAG. Nothing here runs a model: the hooks are the `routine`'s."""
 
     name: ClassVar[str]
+    routine: ClassVar[str]
+    """The task's `Routine` (`methodlib/routines/`) as "module:Class", imported by
+    `get_routine` when a job trains or evaluates a run."""
     metrics: ClassVar[tuple[str, ...]] = ()
     """Names in a run's metrics.json; `*` stands for a number or a suffix (`mauve_steps_*`).
     Methods add their own (`MethodConfig.metrics`)."""
@@ -70,48 +64,6 @@ class Task:
     def report_targets(self, experiment: str, method: Any) -> list[str]:
         """Per-experiment report files this task adds, relative to the reports folder."""
         return []
-
-    def validation_columns(
-        self, method: Method, model: nn.Module, data: Prepared, batch_size: int, device: Any
-    ) -> dict[str, float]:
-        """The training log's per-epoch validation columns (`log_columns`)."""
-        return {}
-
-    def test_outputs(
-        self, method: Method, model: nn.Module, data: Prepared, batch_size: int, device: Any
-    ) -> dict[str, np.ndarray]:
-        """What `predictions.npz` holds: the trained model's outputs on the test split."""
-        raise NotImplementedError
-
-    def evaluate(
-        self, run_dir: Path, record: dict[str, Any], judge: str | Path | None, data: Any
-    ) -> dict[str, Any]:
-        """metrics.json of a finished run (see `run_result`) from its predictions.npz and its
-        run.json (`record`); `judge` is the dataset's judge where `needs_judge`, `data` the
-        prepared dataset where `evaluation_reads_data`."""
-        raise NotImplementedError
-
-
-def run_result(
-    record: dict[str, Any],
-    metrics: dict[str, Any],
-    samples: int = 1,
-    curve: list[dict[str, Any]] | None = None,
-    **more: Any,
-) -> dict[str, Any]:
-    """What every task's metrics.json holds: the run's identity, its `metrics` (which end with
-    the run's `model_stats` and `train_seconds`, see `COMMON_METRICS`), the number of
-    predictive samples they were measured on (1 for one model), the metrics against the
-    samples (`curve`, empty where there is none) and anything `more` of the task."""
-    return {
-        "experiment": record["experiment"],
-        "seed": record["seed"],
-        "config_hash": record["config_hash"],
-        "samples": samples,
-        "metrics": metrics,
-        "curve": curve or [],
-        **more,
-    }
 
 
 def matches(name: str, patterns: tuple[str, ...] | list[str]) -> bool:

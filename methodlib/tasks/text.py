@@ -5,22 +5,14 @@ A run saves `sample_ids` (n, max_len) of compact token ids and `samples`, their 
 test split's size unless the method's `samples` says), `reference`, the test texts, and
 `samples_<key>`/`sample_ids_<key>` for each extra sample set of the method (TEncDM's
 fewer-step samplers, `steps_5`, ...; a key of `main_set_keys` holds the main set); texts are stored as fixed-width unicode (no pickles).
-The log has `val_loss` (and a column for each loss term the method names). The metrics are in
-`text_eval.py`, imported when a run is evaluated."""
+The log has `val_loss` (and a column for each loss term the method names). The hooks:
+`routines/text.py`, its metrics in `routines/text_eval.py`."""
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from methodlib.tasks.base import Task
-
-if TYPE_CHECKING:
-    import numpy as np
-    from torch import nn
-
-    from methodlib.data import Prepared
-    from methodlib.methods.text.base import TextMethod
 
 TEXT_METRICS = (
     "mauve",
@@ -40,6 +32,7 @@ TEXT_METRICS = (
 
 class Text(Task):
     name = "text"
+    routine = "methodlib.routines.text:TextRoutine"
     metrics = (
         *TEXT_METRICS,
         *(f"{m}_*" for m in TEXT_METRICS),
@@ -69,49 +62,3 @@ class Text(Task):
 
     def report_targets(self, experiment: str, method: Any) -> list[str]:
         return [f"samples/{experiment}.md"]
-
-    def validation_columns(
-        self, method: TextMethod, model: nn.Module, data: Prepared, batch_size: int, device
-    ) -> dict[str, float]:
-        model.eval()
-        return method.validation_metrics(
-            model, data.val.x.to(device), data.val.y.to(device), batch_size
-        )
-
-    def test_outputs(
-        self, method: TextMethod, model: nn.Module, data: Prepared, batch_size: int, device
-    ) -> dict[str, np.ndarray]:
-        import numpy as np
-        import torch
-
-        from methodlib.data.text import decode_ids
-
-        model.eval()
-        n = method.config.samples or len(data.test)
-
-        def drawn(draw) -> np.ndarray:
-            return torch.cat(
-                [draw(min(batch_size, n - i)).cpu() for i in range(0, n, batch_size)]
-            ).numpy()
-
-        sets = {"": drawn(lambda k: method.generate(model, k, device))}
-        extra = [
-            method.extra_samples(model, min(batch_size, n - i), device)
-            for i in range(0, n, batch_size)
-        ]
-        for key in extra[0] if extra else []:
-            sets[f"_{key}"] = torch.cat([part[key].cpu() for part in extra]).numpy()
-        for key in method.main_set_keys():
-            sets[f"_{key}"] = sets[""]
-        outputs = {"reference": np.array(data.texts["test"], dtype=str)}
-        for suffix, ids in sets.items():
-            outputs[f"sample_ids{suffix}"] = ids
-            outputs[f"samples{suffix}"] = np.array(decode_ids(ids, method.info.text), dtype=str)
-        return outputs
-
-    def evaluate(
-        self, run_dir: Path, record: dict[str, Any], judge: str | Path | None, data: Any
-    ) -> dict[str, Any]:
-        from methodlib.tasks.text_eval import evaluate_text
-
-        return evaluate_text(run_dir, record, judge, data)

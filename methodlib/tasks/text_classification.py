@@ -6,25 +6,19 @@ the report's table of informative words, `word_scores` (words × classes: what e
 alone says for each class, `LSTMMethod.word_scores`), the vocabulary `words` and the class
 names `classes`. The log has `val_nll` and `val_accuracy`. Metrics (`text_classification_eval`)
 are the classification metrics of the predictions and the method's compression metrics
-(all weights / non-zero, kept vocabulary); metrics.json also lists each class's top words."""
+(all weights / non-zero, kept vocabulary); metrics.json also lists each class's top words.
+The hooks: `routines/text_classification.py`."""
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from methodlib.tasks.classification import PREDICTION_METRICS, Classification
-
-if TYPE_CHECKING:
-    import numpy as np
-    from torch import nn
-
-    from methodlib.data import Prepared
-    from methodlib.methods.rnn_compression.base import LSTMMethod
 
 
 class TextClassification(Classification):
     name = "text_classification"
+    routine = "methodlib.routines.text_classification:TextClassificationRoutine"
     metrics = (*PREDICTION_METRICS, "vocabulary_size")
     text_data = True
     uncertainty_figures = False
@@ -37,21 +31,3 @@ class TextClassification(Classification):
 
     def report_targets(self, experiment: str, method: Any) -> list[str]:
         return [f"words/{experiment}.md"]
-
-    def test_outputs(
-        self, method: LSTMMethod, model: nn.Module, data: Prepared, batch_size: int, device
-    ) -> dict[str, np.ndarray]:
-        import numpy as np
-
-        outputs = super().test_outputs(method, model, data, batch_size, device)
-        outputs["word_scores"] = method.word_scores(model).float().cpu().numpy()
-        outputs["words"] = np.array(data.meta["vocab"], dtype=str)
-        outputs["classes"] = np.array(data.meta["classes"], dtype=str)
-        return outputs
-
-    def evaluate(
-        self, run_dir: Path, record: dict[str, Any], judge: Any, data: Any
-    ) -> dict[str, Any]:
-        from methodlib.tasks.text_classification_eval import evaluate_text_classification
-
-        return evaluate_text_classification(run_dir, record)

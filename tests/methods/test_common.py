@@ -12,8 +12,10 @@ from dataclasses import replace
 import pytest
 import torch
 
-from methodlib.methods import METHODS, DataInfo, EpochContext, StepContext
+from methodlib.methods import METHOD_CONFIGS, METHODS, DataInfo, EpochContext, StepContext
+from methodlib.methods import model_problem as pair_problem
 from methodlib.methods.base import CLS
+from methodlib.model_catalog import MODEL_NAMES
 from methodlib.models import MODELS
 from tests.methods.text.text_helpers import TEXT_VOCAB, text_batch, text_info
 
@@ -88,13 +90,28 @@ def a_model(method_name: str, classifier: str) -> str:
     return classifier + "_bn" if cls.needs_batch_norm else classifier
 
 
-@pytest.mark.parametrize("model_name", sorted(MODELS))
+GPU_SIZED = {"transformer_base": "BERT-base sized: a GPU size, too big for a unit test"}
+"""Architectures a CPU unit test does not train (their pairs are skipped, with the reason)."""
+
+
+def fitting_pairs() -> list:
+    """Every method with every architecture it takes, as the declarations say
+    (`methods.model_problem`: task, interface, batch norm): the pairs the spec accepts."""
+    return [
+        pytest.param(
+            name,
+            model,
+            id=f"{name}-{model}",
+            marks=[pytest.mark.skip(reason=GPU_SIZED[model])] if model in GPU_SIZED else [],
+        )
+        for name in sorted(METHOD_CONFIGS)
+        for model in sorted(MODEL_NAMES)
+        if pair_problem(name, model) is None
+    ]
+
+
+@pytest.mark.parametrize(("method_name", "model_name"), fitting_pairs())
 def test_training_step_gives_finite_loss_and_probabilities(method_name, model_name):
-    problem = METHODS[method_name].model_problem(model_name)
-    if problem:
-        pytest.skip(problem)
-    if model_name == "transformer_base":
-        pytest.skip("BERT-base sized: too big for a unit test")
     method, model, loss = one_step(method_name, model_name)
     assert loss.ndim == 0 and torch.isfinite(loss)
     model.eval()

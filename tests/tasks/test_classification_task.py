@@ -14,11 +14,13 @@ from methodlib.io import write_npz
 from methodlib.methods import DataInfo
 from methodlib.methods.ensembles.mc_dropout import MCDropout
 from methodlib.methods.pruning.dense import Dense
+from methodlib.routines import get_routine
+from methodlib.routines.classification import predict
 from methodlib.tasks import get_task
-from methodlib.tasks.classification import predict
 from tests.tasks.task_helpers import prepared, record, split
 
 TASK = get_task("classification")
+ROUTINE = get_routine("classification")
 INFO = DataInfo(input_shape=(1, 8, 8), n_classes=4, n_train=40)
 
 
@@ -44,7 +46,7 @@ def test_classifiers_see_standardised_inputs():
 def test_validation_columns_are_nll_and_accuracy_of_the_validation_prediction():
     m, model = method()
     d = data()
-    columns = TASK.validation_columns(m, model, d, batch_size=7, device="cpu")
+    columns = ROUTINE.validation_columns(m, model, d, batch_size=7, device="cpu")
     assert set(columns) == {"val_nll", "val_accuracy"}
     with torch.no_grad():
         probs = torch.softmax(model(d.val.x), -1)
@@ -63,7 +65,7 @@ def test_predict_in_batches_equals_one_batch():
 @pytest.mark.parametrize("ood", [True, False])
 def test_test_outputs_have_a_samples_axis_and_the_ood_split_where_there_is_one(ood):
     m, model = method(MCDropout, samples=3)
-    outputs = TASK.test_outputs(m, model, data(ood), batch_size=8, device="cpu")
+    outputs = ROUTINE.test_outputs(m, model, data(ood), batch_size=8, device="cpu")
     assert outputs["probs"].shape == (3, 20, 4)
     np.testing.assert_allclose(outputs["probs"].sum(-1), 1.0, atol=1e-5)
     assert outputs["labels"].shape == (20,)
@@ -79,7 +81,7 @@ def test_evaluate_gives_every_metric_the_curve_reliability_and_risk_coverage(tmp
     write_npz(
         tmp_path / "predictions.npz", probs=probs, labels=rng.integers(0, 4, 30), ood_probs=ood
     )
-    result = TASK.evaluate(tmp_path, record("classification"), judge=None, data=None)
+    result = ROUTINE.evaluate(tmp_path, record("classification"), judge=None, data=None)
     assert list(result) == [
         "experiment",
         "seed",
@@ -102,7 +104,7 @@ def test_evaluate_gives_every_metric_the_curve_reliability_and_risk_coverage(tmp
 
 
 def test_an_unreadable_predictions_file_says_to_rerun_its_training_job(tmp_path):
-    from methodlib.tasks.classification_eval import read_predictions
+    from methodlib.routines.classification_eval import read_predictions
 
     path = tmp_path / "predictions.npz"
     with pytest.raises(RunError, match="unreadable .*rerun that training job"):
@@ -114,7 +116,7 @@ def test_an_unreadable_predictions_file_says_to_rerun_its_training_job(tmp_path)
 
 @pytest.mark.parametrize("content", [b"", b"PK\x03\x04 cut short"], ids=["empty", "truncated"])
 def test_an_empty_or_cut_short_predictions_file_says_to_rerun_too(tmp_path, content):
-    from methodlib.tasks.classification_eval import read_predictions
+    from methodlib.routines.classification_eval import read_predictions
 
     path = tmp_path / "predictions.npz"
     path.write_bytes(content)

@@ -12,11 +12,13 @@ from methodlib.io import write_npz
 from methodlib.methods import DataInfo
 from methodlib.methods.autoencoders.vae import VAE
 from methodlib.methods.diffusion.ddpm import DDPM
+from methodlib.routines import get_routine
+from methodlib.routines.generation_eval import reconstruction_rids
 from methodlib.tasks import get_task
-from methodlib.tasks.generation_eval import reconstruction_rids
 from tests.tasks.task_helpers import prepared, record, split
 
 TASK = get_task("generation")
+ROUTINE = get_routine("generation")
 
 
 def test_models_of_the_data_see_them_unstandardised():
@@ -29,9 +31,9 @@ def test_validation_loss_is_the_same_for_the_same_model():
     model = m.build_model()
     x = torch.distributions.Dirichlet(torch.ones(3)).sample((20,))
     d = prepared(split(x), split(x[:10]), split(x[10:]))
-    first = TASK.validation_columns(m, model, d, batch_size=4, device="cpu")
+    first = ROUTINE.validation_columns(m, model, d, batch_size=4, device="cpu")
     assert list(first) == ["val_loss"]
-    assert TASK.validation_columns(m, model, d, batch_size=4, device="cpu") == first
+    assert ROUTINE.validation_columns(m, model, d, batch_size=4, device="cpu") == first
 
 
 def test_test_outputs_are_samples_reference_and_reconstructions_for_autoencoders():
@@ -39,14 +41,14 @@ def test_test_outputs_are_samples_reference_and_reconstructions_for_autoencoders
     x = torch.rand(12, 1, 8, 8)
     d = prepared(split(x), split(x), split(x[:5]))
     m = VAE(VAE.Config(name="vae", latent_dim=4, samples=7), "dcgan", DataInfo((1, 8, 8), 10, 12))
-    outputs = TASK.test_outputs(m, m.build_model(), d, batch_size=3, device="cpu")
+    outputs = ROUTINE.test_outputs(m, m.build_model(), d, batch_size=3, device="cpu")
     assert outputs["samples"].shape == (7, 1, 8, 8)
     np.testing.assert_array_equal(outputs["reference"], x[:5].numpy())
     assert outputs["reconstructions"].shape == (5, 1, 8, 8)
     ddpm = DDPM(DDPM.Config(name="ddpm", steps=3), "mlp_denoiser", DataInfo((3,), 1, 12, "simplex"))
     vectors = torch.distributions.Dirichlet(torch.ones(3)).sample((6,))
     d = prepared(split(vectors), split(vectors), split(vectors))
-    outputs = TASK.test_outputs(ddpm, ddpm.build_model(), d, batch_size=4, device="cpu")
+    outputs = ROUTINE.test_outputs(ddpm, ddpm.build_model(), d, batch_size=4, device="cpu")
     assert set(outputs) == {"samples", "reference"} and outputs["samples"].shape == (6, 3)
 
 
@@ -54,7 +56,9 @@ def test_evaluate_scores_samples_against_the_reference(tmp_path):
     rng = np.random.default_rng(0)
     reference = rng.dirichlet(np.ones(3), 40).astype(np.float32)
     write_npz(tmp_path / "predictions.npz", samples=reference[::-1].copy(), reference=reference)
-    result = TASK.evaluate(tmp_path, record("generation", domain="simplex"), judge=None, data=None)
+    result = ROUTINE.evaluate(
+        tmp_path, record("generation", domain="simplex"), judge=None, data=None
+    )
     assert result["samples"] == 1 and result["curve"] == [] and "reliability" not in result
     metrics = result["metrics"]
     assert metrics["out_of_domain"] == 0.0 and metrics["n_generated"] == 40

@@ -12,10 +12,12 @@ from methodlib.io import write_npz
 from methodlib.methods import DataInfo
 from methodlib.methods.imputation.mean_impute import MeanImpute
 from methodlib.methods.imputation.vaeac import VAEAC
+from methodlib.routines import get_routine
 from methodlib.tasks import get_task
 from tests.tasks.task_helpers import prepared, record, split
 
 TASK = get_task("imputation")
+ROUTINE = get_routine("imputation")
 MISSING = {"kind": "mcar", "rate": 0.5, "side": "bottom", "size": 4, "seed": 0}
 
 
@@ -33,7 +35,7 @@ def outputs(method_cls, d, **config):
     )
     model = method.build_model()
     method.on_train_start(model, d.train.x)
-    return TASK.test_outputs(method, model, d, batch_size=2, device="cpu")
+    return ROUTINE.test_outputs(method, model, d, batch_size=2, device="cpu")
 
 
 def test_every_method_imputes_the_same_mask_and_keeps_observed_entries():
@@ -70,7 +72,7 @@ def test_evaluation_scores_the_saved_imputations(tmp_path):
     write_npz(
         tmp_path / "predictions.npz", truth=truth, missing=missing, imputations=truth[None] + 1.0
     )
-    result = TASK.evaluate(tmp_path, record("imputation"), None, None)
+    result = ROUTINE.evaluate(tmp_path, record("imputation"), None, None)
     np.testing.assert_allclose(result["metrics"]["nrmse"], 1.0 / truth[:, 0].std())
     assert result["samples"] == 1 and "psnr_best" not in result["metrics"]
 

@@ -20,13 +20,15 @@ from methodlib.data.prepared import load_prepared
 from methodlib.data.text import load_tokenizer
 from methodlib.methods.base import PAD, UNK
 from methodlib.report.word_tables import word_table
+from methodlib.routines import get_routine
+from methodlib.routines.text_classification_eval import top_words
 from methodlib.spec import FortuneCollectionsDatasetSpec
 from methodlib.tasks import get_task
-from methodlib.tasks.text_classification_eval import top_words
 from tests.methods.text.text_helpers import MINILM
 from tests.tasks.task_helpers import record
 
 TASK = get_task("text_classification")
+ROUTINE = get_routine("text_classification")
 
 
 def fortune_folder(tmp_path, sizes: dict[str, int]):
@@ -113,7 +115,9 @@ def test_evaluation_and_word_table(tmp_path):
         classes=np.array(["computers", "law"]),
     )
     stats = {"params": 10, "compression": 50.0, "kept_vocabulary": 1}
-    result = TASK.evaluate(tmp_path, record("text_classification", model_stats=stats), None, None)
+    result = ROUTINE.evaluate(
+        tmp_path, record("text_classification", model_stats=stats), None, None
+    )
     assert result["metrics"]["test_accuracy"] == pytest.approx(2 / 3)
     assert result["metrics"]["compression"] == 50.0 and result["metrics"]["vocabulary_size"] == 1
     assert result["top_words"] == {"computers": [["code", 1.0]], "law": []}

@@ -11,11 +11,13 @@ import torch
 from methodlib.errors import RunError
 from methodlib.methods.base import CLS, PAD, SEP
 from methodlib.methods.text.ar_lm import ArLM
+from methodlib.routines import get_routine
 from methodlib.tasks import get_task
 from tests.methods.text.text_helpers import text_batch, text_info
 from tests.tasks.task_helpers import prepared, record, split
 
 TASK = get_task("text")
+ROUTINE = get_routine("text")
 INFO = text_info(max_len=6)
 
 
@@ -37,7 +39,7 @@ def data():
 
 def test_test_outputs_are_decoded_rows_beside_the_test_texts():
     method = FixedRows(ArLM.Config(name="ar_lm", samples=3), "transformer_tiny", INFO)
-    outputs = TASK.test_outputs(method, method.build_model(), data(), batch_size=2, device="cpu")
+    outputs = ROUTINE.test_outputs(method, method.build_model(), data(), batch_size=2, device="cpu")
     assert sorted(outputs) == [
         "reference",
         "sample_ids",
@@ -58,7 +60,7 @@ def test_a_main_set_key_saves_the_main_set_under_it():
             return ("again",)
 
     method = Reused(ArLM.Config(name="ar_lm", samples=3), "transformer_tiny", INFO)
-    outputs = TASK.test_outputs(method, method.build_model(), data(), batch_size=2, device="cpu")
+    outputs = ROUTINE.test_outputs(method, method.build_model(), data(), batch_size=2, device="cpu")
     assert outputs["samples_again"].tolist() == outputs["samples"].tolist() == ["the"] * 3
     assert (outputs["sample_ids_again"] == outputs["sample_ids"]).all()
 
@@ -66,7 +68,7 @@ def test_a_main_set_key_saves_the_main_set_under_it():
 def test_validation_columns_are_the_loss_terms():
     torch.manual_seed(0)
     method = ArLM(ArLM.Config(name="ar_lm"), "transformer_tiny", INFO)
-    columns = TASK.validation_columns(method, method.build_model(), data(), 4, "cpu")
+    columns = ROUTINE.validation_columns(method, method.build_model(), data(), 4, "cpu")
     assert list(columns) == ["val_loss"] and np.isfinite(columns["val_loss"])
 
 
@@ -78,7 +80,7 @@ def test_sample_tables_are_linked_from_the_index():
 
 def test_evaluation_needs_the_prepared_data(tmp_path):
     with pytest.raises(RunError, match="--data"):
-        TASK.evaluate(tmp_path, record("text"), judge=None, data=None)
+        ROUTINE.evaluate(tmp_path, record("text"), judge=None, data=None)
 
 
 def test_a_grammar_dataset_is_judged_exactly(tmp_path):
@@ -99,7 +101,7 @@ def test_a_grammar_dataset_is_judged_exactly(tmp_path):
         samples_steps_5=np.array(own[:2] + ["the the"] * 4),
         reference=np.array(reference),
     )
-    result = TASK.evaluate(tmp_path / "run", record("text"), judge=None, data=tmp_path / "data")
+    result = ROUTINE.evaluate(tmp_path / "run", record("text"), judge=None, data=tmp_path / "data")
     values = result["metrics"]
     assert values["grammatical"] == pytest.approx(4 / 6)
     assert values["grammatical_steps_5"] == pytest.approx(2 / 6)

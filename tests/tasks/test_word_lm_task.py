@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from methodlib.tasks.word_lm_eval import evaluate_word_lm, perplexity
+from methodlib.routines.word_lm_eval import evaluate_word_lm, perplexity
 
 
 def test_perplexity_weighs_texts_by_their_words():

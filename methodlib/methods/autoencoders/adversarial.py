@@ -1,7 +1,7 @@
 """What the adversarially trained autoencoders (PAGAN, ALI) share: the discriminators as an
 extra objective of the shared training loop, and the non-saturating losses.
 
-On each batch the loop steps the method's `objectives` before its `loss` (`train.fit`). Here
+On each batch the loop steps the method's `objectives` before its `loss` (`loop.fit`). Here
 the one objective, `disc`, draws the step's contests — each a discriminator with a batch of
 "real" and of "fake" inputs — and returns the discriminators' loss on them, which the loop
 minimises with Adam at `discriminator_lr`, β = (0.5, 0.999) as in DCGAN; `loss` then gives

@@ -60,8 +60,6 @@ from methodlib.methods.gradients.binary import (
 from methodlib.methods.gradients.binary_weights import binarize_weights, replace_modules
 from methodlib.methods.gradients.configs import BinaryActivationsConfig
 
-ARCHITECTURES = ("lenet300_100", "lenet300_100_bn", "lenet5", "lenet5_bn")
-
 
 class StochasticBinary(nn.Module):
     """sign(a − Z) with logistic Z, differentiated by `estimator`. In `mean_field` mode it
@@ -97,13 +95,6 @@ def binarize(model: nn.Module, estimator: str, tau: float) -> list[StochasticBin
 class BinaryActivations(SampledClassifier):
     Config = BinaryActivationsConfig
     config: BinaryActivationsConfig
-
-    @classmethod
-    def model_problem(cls, model: str) -> str | None:
-        problem = super().model_problem(model)
-        if problem is None and model not in ARCHITECTURES:
-            return f"binary_activations binarises ReLU networks: use one of {ARCHITECTURES}"
-        return problem
 
     def build_model(self) -> nn.Module:
         model = super().build_model()

@@ -13,6 +13,8 @@ class BinaryActivationsConfig(MethodConfig):
     name: Literal["binary_activations"] = "binary_activations"
     display_name: ClassVar[str] = "Binary activations"
     implementation: ClassVar[str] = "methodlib.methods.gradients.binary_lenet:BinaryActivations"
+    models: ClassVar[tuple[str, ...]] = ("lenet300_100", "lenet300_100_bn", "lenet5", "lenet5_bn")
+    """It binarises the ReLUs of the LeNets it was studied on (`binarize`)."""
     estimator: Literal["st", "st_identity", "st_tanh", "concrete", "reinforce", "psa"] = Field(
         "st",
         description="gradient estimator of the stochastic binary hidden units "

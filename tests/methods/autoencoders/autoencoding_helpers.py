@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import torch
 
+from methodlib.loop import objective_optimizer
 from methodlib.methods import DataInfo, StepContext
-from methodlib.train import objective_optimizer
 
 SHAPE = (1, 8, 8)
 

@@ -13,13 +13,8 @@ import torch
 
 from methodlib.methods.mc_gradients.costs import COSTS, K_GRID, cost, exact_gradient
 from methodlib.methods.mc_gradients.estimators import ESTIMATORS, gradient_terms
-from methodlib.tasks.estimator import (
-    COST_NAMES,
-    SIGMA_GRID,
-    SIGMA_K,
-    cost_study,
-    estimator_metrics,
-)
+from methodlib.routines.estimator import SIGMA_GRID, SIGMA_K, cost_study, estimator_metrics
+from methodlib.tasks.estimator import COST_NAMES
 
 N = 200_000
 

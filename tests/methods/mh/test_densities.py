@@ -9,7 +9,8 @@ import torch
 
 from methodlib.data import prepare_dataset
 from methodlib.data.densities import density
-from methodlib.spec import DENSITY_KINDS, SyntheticDatasetSpec
+from methodlib.dataset_kinds import DENSITY_KINDS
+from methodlib.spec import SyntheticDatasetSpec
 
 
 @pytest.mark.parametrize("kind", DENSITY_KINDS)

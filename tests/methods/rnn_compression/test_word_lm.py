@@ -16,7 +16,7 @@ from methodlib.methods.base import CLS, PAD, TextInfo
 from methodlib.methods.rnn_compression.layers import variational_kl
 from methodlib.methods.rnn_compression.lm_base import text_nll, token_nll
 from methodlib.models.lstm import LSTMClassifier
-from methodlib.tasks.word_lm_eval import perplexity
+from methodlib.routines.word_lm_eval import perplexity
 
 WORDS = 12
 INFO = DataInfo((6,), 3, 40, "text", TextInfo("unused", tuple(range(WORDS)), 6))

@@ -1,6 +1,6 @@
 """The classification task's evaluation (numpy): every metric of a run's saved probabilities,
 for all of its samples and for the first k of them. Imported when a run is evaluated, and by
-the deep ensembles across runs (`methodlib/evaluate_group.py`)."""
+the deep ensembles across runs (`classification_ensembles.py`)."""
 
 from __future__ import annotations
 

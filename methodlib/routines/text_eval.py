@@ -11,7 +11,7 @@ from typing import Any
 
 from methodlib.errors import RunError
 from methodlib.io import read_npz
-from methodlib.tasks.base import run_result
+from methodlib.routines.base import run_result
 
 
 def text_sets(path: str | Path) -> tuple[dict[str, list[str]], list[str]]:

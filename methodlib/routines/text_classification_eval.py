@@ -10,8 +10,8 @@ import numpy as np
 
 from methodlib.errors import RunError
 from methodlib.io import read_npz
-from methodlib.tasks.base import run_result
-from methodlib.tasks.classification_eval import prediction_metrics
+from methodlib.routines.base import run_result
+from methodlib.routines.classification_eval import prediction_metrics
 
 TOP_WORDS = 10
 

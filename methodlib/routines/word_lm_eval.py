@@ -10,8 +10,8 @@ from typing import Any
 import numpy as np
 
 from methodlib.errors import RunError
-from methodlib.tasks.base import run_result
-from methodlib.tasks.text_classification_eval import read_outputs
+from methodlib.routines.base import run_result
+from methodlib.routines.text_classification_eval import read_outputs
 
 
 def perplexity(nll: np.ndarray, words: np.ndarray) -> tuple[float, float]:
