@@ -198,9 +198,13 @@ class Layout:
     def claims_html(self) -> str:
         return self.report("claims.html")
 
+    def claims_forest(self) -> str:
+        """The forest plot of every claim's comparisons, which opens the claims page."""
+        return self.report("figures/claims_forest.png")
+
     def all_targets(self) -> list[str]:
         targets = [*self.summary_files(), self.claims(), self.claims_page(), self.index()]
-        targets.append(self.claims_html())
+        targets += [self.claims_html(), self.claims_forest()]
         for study in self.studies_with_runs():
             targets += self.study_targets(study)
         return list(dict.fromkeys(targets))
