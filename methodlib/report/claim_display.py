@@ -29,7 +29,7 @@ def shown_state(record: dict[str, Any]) -> str | None:
 
 
 def verdict_words(record: dict[str, Any]) -> str:
-    """"holds", "exploratory · holds", "underpowered (needs n ≈ 12)"."""
+    """ "holds", "exploratory · holds", "underpowered (needs n ≈ 12)"."""
     words = record["verdict"]
     if words == "underpowered" and record.get("needed_n"):
         words = f"underpowered (needs n ≈ {record['needed_n']})"
@@ -37,12 +37,12 @@ def verdict_words(record: dict[str, Any]) -> str:
 
 
 def origin(record: dict[str, Any]) -> str:
-    """"paper" (a claim the paper makes) or "ours" (an extension); `NOT_RECORDED` before."""
+    """ "paper" (a claim the paper makes) or "ours" (an extension); `NOT_RECORDED` before."""
     return record.get("origin") or NOT_RECORDED
 
 
 def claimed_direction(comparison: dict[str, Any]) -> str:
-    """"lower" or "higher" (the sign of a − b the claim asserts) or "equivalent" (TOST). A
+    """ "lower" or "higher" (the sign of a − b the claim asserts) or "equivalent" (TOST). A
     record without `direction` says it by its test: TOST is an equivalence, a DEE point
     claims DEE(k) − k < 0, any other comparison claims a beats b on its metric."""
     if comparison.get("direction"):

@@ -67,7 +67,7 @@ edge, like an effect over a zero sd."""
 ROW_INCHES = 0.19
 FONT_SIZE = 7.5
 AXES_INCHES = 4.6
-GAP_INCHES = 0.12
+GAP_INCHES = 0.18
 
 
 @dataclass(frozen=True)
@@ -212,7 +212,9 @@ def draw_claims_forest(data: dict[str, Any]) -> tuple[plt.Figure, list[ForestRow
     sns.set_theme(style="whitegrid", context="paper")
     plt.rcParams["font.size"] = FONT_SIZE
     slots = _slots(rows)
-    fig, ax = plt.subplots(figsize=(AXES_INCHES + 6, ROW_INCHES * max(len(slots), 4)))
+    # at the dpi save_figure writes: small text measured at another dpi is hinted to another
+    # width, and the columns would overlap
+    fig, ax = plt.subplots(figsize=(AXES_INCHES + 6, ROW_INCHES * max(len(slots), 4)), dpi=120)
     ax.set_ylim(len(slots) - 0.5, -0.5)
     ax.set_yticks([])
     ax.grid(axis="y", visible=False)
@@ -404,7 +406,7 @@ def _legend(fig, ax, rows: list[ForestRow]) -> None:
         Line2D(
             [], [], ls="none", marker=">", ms=5, color="#444444", label="off the axis (spread ≈ 0)"
         ),
-        Line2D([], [], ls="none", marker="o", ms=5, color="#444444", label="no bar: exact"),
+        Line2D([], [], ls="none", marker="", label="no bar: exact (no spread)"),
     ]
     ax.legend(
         handles=handles,
