@@ -2,9 +2,9 @@
 workflow's rules call (`prepare`, `train`, `train-judge`, `evaluate`, `evaluate-group`,
 `aggregate`, `combine`, `plot`, `curves`, `plot-samples`, `plot-inpainting`,
 `plot-autoencoder`, `plot-pruning`, `plot-kept`,
-`plot-reliability`, `index`), that choose on validation (`select`) and that plan and decide
-the claims (`claims`, `power`, `claims-page`). Every command validates the pipeline file with
-the same models."""
+`plot-reliability`, `index`), that choose on validation (`select`) and that plan, decide and
+show the claims (`claims`, `power`, `register`, `claims-page`, `plot-claims-forest`). Every
+command validates the pipeline file with the same models."""
 
 from __future__ import annotations
 
@@ -221,6 +221,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--claims", required=True)
     p.add_argument("--out", required=True, help="claims.md")
     p.add_argument("--html", help="the same table as HTML, for `snakemake --report`")
+    p.add_argument("--forest", help="the forest plot that opens the page (claims_forest.png)")
+
+    p = command(
+        "plot-claims-forest", _plot_claims_forest, "draw every claim's comparisons as a forest plot"
+    )
+    p.add_argument("--claims", required=True, help="claims.json")
+    p.add_argument("--out", required=True, help="the PNG to write")
 
     p = command("index", _index, "write reports/index.md")
     _pipeline_option(p)
@@ -543,7 +550,14 @@ def _power(args) -> None:
 def _claims_page(args) -> None:
     from methodlib.report.claims_page import write_claims_page
 
-    write_claims_page(args.claims, args.out, args.html)
+    write_claims_page(args.claims, args.out, args.html, args.forest)
+
+
+def _plot_claims_forest(args) -> None:
+    from methodlib.report.claims_forest import plot_claims_forest
+
+    rows = plot_claims_forest(args.claims, args.out)
+    print(f"{args.out}: {len(rows)} rows")
 
 
 def _index(args) -> None:

@@ -229,9 +229,13 @@ class Layout:
         """Every selection's choice: what the claims and the index read."""
         return [self.selection(name) for name in self.pipeline.selections]
 
+    def claims_forest(self) -> str:
+        """The forest plot of every claim's comparisons, which opens the claims page."""
+        return self.report("figures/claims_forest.png")
+
     def all_targets(self) -> list[str]:
         targets = [*self.summary_files(), self.claims(), self.claims_page(), self.index()]
-        targets += [self.claims_html(), *self.selections()]
+        targets += [self.claims_html(), self.claims_forest(), *self.selections()]
         for study in self.studies_with_runs():
             targets += self.study_targets(study)
         return list(dict.fromkeys(targets))

@@ -301,9 +301,29 @@ rule decide_claims:
         " --selections {input.selections} --out {output} > {log} 2>&1"
 
 
-rule write_claims_page:
+rule plot_claims_forest:
     input:
         f"{REPORTS}/claims.json",
+    output:
+        report(
+            f"{REPORTS}/figures/claims_forest.png",
+            caption="report/claims_forest.rst",
+            category="0 claims",
+        ),
+    conda:
+        ENV
+    log:
+        f"{REPORT_LOGS}/plot_claims_forest.log",
+    benchmark:
+        f"{REPORT_BENCHMARKS}/plot_claims_forest.tsv"
+    shell:
+        "methodlib plot-claims-forest --claims {input} --out {output} > {log} 2>&1"
+
+
+rule write_claims_page:
+    input:
+        claims=f"{REPORTS}/claims.json",
+        forest=f"{REPORTS}/figures/claims_forest.png",
     output:
         md=f"{REPORTS}/claims.md",
         html=report(
@@ -318,8 +338,8 @@ rule write_claims_page:
     benchmark:
         f"{REPORT_BENCHMARKS}/write_claims_page.tsv"
     shell:
-        "methodlib claims-page --claims {input} --out {output.md} --html {output.html}"
-        " > {log} 2>&1"
+        "methodlib claims-page --claims {input.claims} --forest {input.forest}"
+        " --out {output.md} --html {output.html} > {log} 2>&1"
 
 
 rule write_index:
