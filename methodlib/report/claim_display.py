@@ -28,6 +28,29 @@ def shown_state(record: dict[str, Any]) -> str | None:
     return state
 
 
+STANDINGS = (
+    "confirmatory",
+    "amended after results",
+    "pilot of a registered design",
+    "not registered",
+)
+"""What a verdict stands on, the rows of the page's summary: the registered design decided on
+its confirmatory seeds, a design amended after results, a registered design whose confirmatory
+runs have not run yet (decided on its pilot: exploratory), or no registration (exploratory)."""
+
+
+def standing(record: dict[str, Any]) -> str:
+    """The record's row among `STANDINGS`; `NOT_RECORDED` for a record without registration."""
+    state = (record.get("registration") or {}).get("state")
+    if state is None:
+        return NOT_RECORDED
+    if state == "exploratory":
+        return "not registered"
+    if state == "amended after results":
+        return state
+    return "confirmatory" if record.get("basis") == "confirmatory" else STANDINGS[2]
+
+
 def verdict_words(record: dict[str, Any]) -> str:
     """ "holds", "exploratory · holds", "underpowered (needs n ≈ 12)"."""
     words = record["verdict"]

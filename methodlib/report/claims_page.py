@@ -18,10 +18,10 @@ from typing import Any
 from methodlib.io import atomic_path, read_json
 from methodlib.report.claim_display import (
     NOT_RECORDED,
-    STATES,
+    STANDINGS,
     VERDICTS,
     origin,
-    shown_state,
+    standing,
     verdict_words,
 )
 from methodlib.report.metric_registry import format_value, metric_info
@@ -255,18 +255,19 @@ ADEQUATE = ("holds", "contradicted", "not shown")
 
 
 def summary_tables(claims: list[dict[str, Any]]) -> list[tuple[str, tuple, list[tuple]]]:
-    """Per origin (paper claims and ours apart): the count of each verdict by registration
-    state, as (title, header, rows); verdicts no claim has are left out."""
+    """Per origin (paper claims and ours apart): the count of each verdict by what it stands
+    on (`claim_display.STANDINGS`), as (title, header, rows); verdicts no claim has are left
+    out."""
     verdicts = [v for v in VERDICTS if any(r["verdict"] == v for r in claims)]
-    header = ("registration", *verdicts, "all")
+    header = ("stands on", *verdicts, "all")
     tables = []
     for kind, title in ORIGINS.items():
         group = [r for r in claims if origin(r) == kind]
         if not group:
             continue
         rows = []
-        for state in (*STATES, NOT_RECORDED):
-            members = [r for r in group if (shown_state(r) or NOT_RECORDED) == state]
+        for state in (*STANDINGS, NOT_RECORDED):
+            members = [r for r in group if standing(r) == state]
             if members:
                 counts = [sum(r["verdict"] == v for r in members) for v in verdicts]
                 rows.append((state, *map(str, counts), str(len(members))))
@@ -277,20 +278,23 @@ def summary_tables(claims: list[dict[str, Any]]) -> list[tuple[str, tuple, list[
 
 
 def adequacy_line(claims: list[dict[str, Any]]) -> str:
-    """How many registered paper claims this design decided, the line a reader trusts."""
+    """How many registered paper claims their confirmatory design decided, the line a reader
+    trusts, and how the rest stand on their pilots (which never confirm)."""
     if not any(r.get("registration") for r in claims):
         return "Registration: — (this claims.json predates `claims.lock`)."
-    registered = [
-        r
-        for r in claims
-        if origin(r) == "paper" and shown_state(r) in ("registered", "amended after results")
-    ]
-    adequate = sum(r["verdict"] in ADEQUATE for r in registered)
-    amended = sum(shown_state(r) == "amended after results" for r in registered)
+    paper = [r for r in claims if origin(r) == "paper"]
+    registered = [r for r in paper if standing(r) != "not registered"]
+    confirmed = [r for r in registered if standing(r) in ("confirmatory", "amended after results")]
+    pilot = [r for r in registered if standing(r) == STANDINGS[2]]
+    adequate = sum(r["verdict"] in ADEQUATE for r in confirmed)
+    on_pilot = sum(r["verdict"] in ADEQUATE for r in pilot)
     return (
-        f"Of the {len(registered)} registered paper claims ({amended} amended after results), "
-        f"{adequate} are decided (holds, contradicted) or not shown at adequate power; "
-        f"the other {len(registered) - adequate} are underpowered, undecided or not run."
+        f"Of the {len(paper)} paper claims, {len(registered)} are registered in `claims.lock`; "
+        f"{len(confirmed)} stand on their confirmatory seeds, and {adequate} of those are "
+        f"decided (holds, contradicted) or not shown at adequate power. {len(pilot)} are decided on "
+        f"their pilot only (exploratory, never a confirmation): on the pilot, {on_pilot} of "
+        "them would be decided or not shown at adequate power, the others are underpowered, "
+        "undecided or not run."
     )
 
 

@@ -13,6 +13,7 @@ import pytest
 from matplotlib.colors import to_hex
 
 from methodlib.report import claims_forest
+from methodlib.report.claim_display import standing, verdict_words
 from methodlib.report.claims_forest import (
     VERDICT_COLOURS,
     draw_claims_forest,
@@ -324,10 +325,12 @@ def test_the_page_opens_with_the_forest_and_counts_by_registration(tmp_path):
     assert text.index("](figures/claims_forest.png)") < text.index("| claim |")
     assert '<img src="data:image/png;base64,' in html
     assert "**Paper claims**" in text and "**Ours (extensions)**" in text
-    assert "| exploratory | 1 |" in text and "| amended after results |" in text
-    # registered paper claims: vd_beats_dense (holds), ens_matches_dense (not shown),
+    assert "| not registered | 1 |" in text and "| amended after results |" in text
+    assert "| confirmatory | 1 | 0 | 0 | 1 | 1 | 3 |" in text
+    # registered paper claims: vd_beats_dense (holds), ens_matches_dense (not shown, amended),
     # ens_beats_dense (underpowered), not_run (missing)
-    assert "Of the 4 registered paper claims (1 amended after results), 2 are decided" in text
+    assert "5 paper claims, 4 are registered in `claims.lock`; 4 stand on their" in text
+    assert "and 2 of those are decided (holds, contradicted) or not shown at adequate" in text
 
 
 def test_the_page_shows_every_field_of_the_contract(tmp_path):
@@ -350,3 +353,12 @@ def test_a_record_without_the_new_fields_reads_dashes(tmp_path):
     table = claims_table(old_claims()["claims"], {})
     assert "MDE" not in table and "looks:" not in table and "exact" not in table
     assert "| — |" in table, "no registration column entry is guessed"
+
+
+def test_a_registered_design_decided_on_its_pilot_is_exploratory():
+    record = {"verdict": "holds", "basis": "pilot", "registration": {"state": "registered"}}
+    assert standing(record) == "pilot of a registered design"
+    assert verdict_words(record) == "exploratory · holds"
+    confirmed = {**record, "basis": "confirmatory"}
+    assert standing(confirmed) == "confirmatory" and verdict_words(confirmed) == "holds"
+    assert standing({**record, "registration": {"state": "exploratory"}}) == "not registered"
