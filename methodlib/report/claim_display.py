@@ -56,6 +56,10 @@ def verdict_words(record: dict[str, Any]) -> str:
     words = record["verdict"]
     if words == "underpowered" and record.get("needed_n"):
         words = f"underpowered (needs n ≈ {record['needed_n']})"
+    elif words == "underpowered" and "needed_n" in record:
+        # no n ≤ 1000 reaches 80 % power: the pilot's effect is against the claim (no target)
+        # or too small for any affordable design
+        words = "underpowered (no n ≤ 1000 plannable)"
     return ("exploratory · " if shown_state(record) == "exploratory" else "") + words
 
 
