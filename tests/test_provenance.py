@@ -10,7 +10,14 @@ from pathlib import Path
 import pytest
 
 from methodlib import provenance as module
-from methodlib.provenance import cpu_record, git_record, parse_cpuinfo, parse_status, provenance
+from methodlib.provenance import (
+    cpu_record,
+    device_record,
+    git_record,
+    parse_cpuinfo,
+    parse_status,
+    provenance,
+)
 
 AMD_EPYC = """processor\t: 0
 vendor_id\t: AuthenticAMD
@@ -171,3 +178,17 @@ def test_the_cpu_record_follows_torch_threads():
         assert cpu_record()["threads"] == 1
     finally:
         torch.set_num_threads(before)
+
+
+def test_a_cuda_run_records_the_gpu_and_its_compute_capability(monkeypatch):
+    import torch
+
+    asked = []
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda d: asked.append(d) or "NVIDIA H100")
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda d: asked.append(d) or (9, 0))
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "2")
+    record = device_record("cuda:0")
+    assert record["gpu_name"] == "NVIDIA H100" and record["gpu_capability"] == "9.0"
+    assert record["cuda_visible_devices"] == "2"
+    assert asked == [torch.device("cuda:0")] * 2
+    assert "gpu_capability" not in device_record("cpu")
