@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from methodlib.job_times import read_benchmark
+from methodlib.provenance import cpu_record
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
@@ -31,17 +32,14 @@ SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 def machine_info() -> dict[str, Any]:
     import torch
 
-    cpu_model = "unknown"
-    with contextlib.suppress(OSError), open("/proc/cpuinfo") as f:
-        cpu_model = next(
-            (ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")), cpu_model
-        )
+    cpu = cpu_record()
     return {
         "cores": os.cpu_count(),
         "usable_cores": len(os.sched_getaffinity(0)),
-        "cpu_model": cpu_model,
+        "cpu_model": cpu["model"] or "unknown",
+        "cpu_capability": cpu["capability"],
         "torch": torch.__version__,
-        "torch_threads": torch.get_num_threads(),
+        "torch_threads": cpu["threads"],
         "python": platform.python_version(),
         "platform": platform.platform(),
         "load_average": os.getloadavg(),

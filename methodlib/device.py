@@ -7,12 +7,9 @@ node without a driver) leaves `auto` on the CPU."""
 
 from __future__ import annotations
 
-import os
-
 import torch
 
 from methodlib.errors import RunError
-from methodlib.gpu_slots import SLOT_ENV
 
 
 def resolve_device(name: str) -> torch.device:
@@ -25,14 +22,3 @@ def resolve_device(name: str) -> torch.device:
         if index >= torch.cuda.device_count():
             raise RunError(f"device {name!r} requested but only {torch.cuda.device_count()} GPU(s)")
     return torch.device(name)
-
-
-def device_record(device: str | None) -> dict[str, str | None]:
-    """For provenance: the GPUs the job was given, the slot it claimed, the GPU's name."""
-    record = {
-        "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES"),
-        "gpu_slot": os.environ.get(SLOT_ENV),
-    }
-    if device and device.startswith("cuda"):
-        record["gpu_name"] = torch.cuda.get_device_name(torch.device(device))
-    return record

@@ -119,6 +119,9 @@ def train(task: str, device: str, root: Path, seed: int = 0, **training):
     out = root / "runs" / name
     record = train_run(p, "exp", seed, out, data_dir=data, progress=False)
     assert record["provenance"]["device"].startswith(device.split(":")[0])
+    if device.startswith("cuda"):
+        major, minor = torch.cuda.get_device_capability(torch.device(device))
+        assert record["provenance"]["gpu_capability"] == f"{major}.{minor}"
     with np.load(out / "predictions.npz") as npz:
         arrays = {k: npz[k] for k in npz.files}
     return pd.read_csv(out / "train_log.csv"), arrays

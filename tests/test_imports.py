@@ -16,7 +16,9 @@ from methodlib.model_catalog import MODEL_NAMES
 HEAVY = ("torch", "numpy", "scipy", "matplotlib", "pandas", "seaborn")
 
 
-@pytest.mark.parametrize("module", ["methodlib.spec", "methodlib.report.pruning_targets"])
+@pytest.mark.parametrize(
+    "module", ["methodlib.spec", "methodlib.report.pruning_targets", "methodlib.provenance"]
+)
 def test_module_imports_no_heavy_library(module):
     result = subprocess.run(
         [sys.executable, "-X", "importtime", "-c", f"import {module}"],

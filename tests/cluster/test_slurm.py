@@ -83,6 +83,7 @@ def test_every_training_job_is_its_own_slurm_job(runs, cluster):
     jobs = cluster.jobs()
     ids = []
     experiment_hash = layout(runs.pipeline).pipeline.experiment_hash
+    clone_head = sh("git", "rev-parse", "HEAD", cwd=runs.clone).stdout.strip()
     for (experiment, seed), run in runs.good_runs().items():
         record = provenance(runs.clone / run)
         job_id = record["slurm_job_id"]
@@ -93,6 +94,8 @@ def test_every_training_job_is_its_own_slurm_job(runs, cluster):
         # SLURM's GPU for the job; the CPU-only torch sees no CUDA, so `auto` fell back to the CPU
         assert record["cuda_visible_devices"] in {str(i) for i in range(cluster.gpus)}
         assert record["gpu_slot"] is None and record["device"] == "cpu"
+        # the job ran in the clone (its workflow root) on the installed package's code
+        assert record["workflow_git"]["commit"] == clone_head
         ids.append(job_id)
     assert len(set(ids)) == len(ids) == 3
 
