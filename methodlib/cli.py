@@ -223,12 +223,8 @@ def _parser() -> argparse.ArgumentParser:
         "compare two sets of reports: every metric's shift in units of its seed spread, "
         "every verdict that differs",
     )
-    p.add_argument(
-        "reports",
-        nargs="+",
-        metavar="A B",
-        help="two reports folders; with --git, B alone: a folder or another commit",
-    )
+    p.add_argument("a", nargs="?", metavar="A", help="a reports folder (left out with --git)")
+    p.add_argument("b", metavar="B", help="a reports folder; with --git, a folder or a commit")
     p.add_argument(
         "--git",
         metavar="REV",
@@ -241,12 +237,19 @@ def _parser() -> argparse.ArgumentParser:
         help="the reports folder inside the commits, from the repository's root (default: B's "
         "path when B is a folder of the repository, else reports)",
     )
-    p.add_argument("--threshold", type=float, default=2.0, help="flag |z| above K (default 2)")
     p.add_argument(
-        "--top", type=int, help="show the N rows of largest |z| (default: every flagged one)"
+        "--threshold", type=float, default=2.0, metavar="K", help="flag |z| above K (default 2)"
     )
-    p.add_argument("--out", help="the Markdown page to write (it is printed either way)")
-    p.add_argument("--json", help="the full comparison, every row, as JSON")
+    p.add_argument(
+        "--top",
+        type=int,
+        metavar="N",
+        help="show the N rows of largest |z| (default: every flagged one)",
+    )
+    p.add_argument(
+        "--out", metavar="FILE.md", help="the Markdown page to write (it is printed either way)"
+    )
+    p.add_argument("--json", metavar="FILE.json", help="the full comparison, every row")
 
     p = command("claims-page", _claims_page, "write the claims page from claims.json")
     p.add_argument("--claims", required=True)
@@ -574,7 +577,8 @@ def _power(args) -> None:
 def _compare_reports(args) -> None:
     from methodlib.report import compare
 
-    a, b = compare.read_sides(args.reports, args.git, args.in_commit)
+    names = [name for name in (args.a, args.b) if name is not None]
+    a, b = compare.read_sides(names, args.git, args.in_commit)
     result = compare.compare_reports(a, b, args.threshold)
     print(compare.write_comparison(result, args.out, args.json, args.top), end="")
 
