@@ -2,9 +2,10 @@
 workflow's rules call (`prepare`, `train`, `train-judge`, `evaluate`, `evaluate-group`,
 `aggregate`, `combine`, `plot`, `curves`, `plot-samples`, `plot-inpainting`,
 `plot-autoencoder`, `plot-pruning`, `plot-kept`,
-`plot-reliability`, `index`), that choose on validation (`select`) and that plan, decide and
-show the claims (`claims`, `power`, `register`, `claims-page`, `plot-claims-forest`). Every
-command validates the pipeline file with the same models."""
+`plot-reliability`, `index`), that choose on validation (`select`), that plan, decide and show
+the claims (`claims`, `power`, `register`, `claims-page`, `plot-claims-forest`) and that compare
+two sets of reports (`compare-reports`). Every command validates the pipeline file with the
+same models."""
 
 from __future__ import annotations
 
@@ -216,6 +217,40 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("study", help="the study whose claims to plan")
     p.add_argument("--metrics", help="the tidy table (default: <reports>/metrics.csv)")
     p.add_argument("--out", help="the plan's JSON (default: <reports>/power/<study>.json)")
+
+    p = command(
+        "compare-reports",
+        _compare_reports,
+        "compare two sets of reports: every metric's shift in units of its seed spread, "
+        "every verdict that differs",
+    )
+    p.add_argument("a", nargs="?", metavar="A", help="a reports folder (left out with --git)")
+    p.add_argument("b", metavar="B", help="a reports folder; with --git, a folder or a commit")
+    p.add_argument(
+        "--git",
+        metavar="REV",
+        help="A is commit REV's reports (git show, no checkout): `--git HEAD reports/` compares "
+        "the committed reports with the work tree's",
+    )
+    p.add_argument(
+        "--in-commit",
+        metavar="PATH",
+        help="the reports folder inside the commits, from the repository's root (default: B's "
+        "path when B is a folder of the repository, else reports)",
+    )
+    p.add_argument(
+        "--threshold", type=float, default=2.0, metavar="K", help="flag |z| above K (default 2)"
+    )
+    p.add_argument(
+        "--top",
+        type=int,
+        metavar="N",
+        help="show the N rows of largest |z| (default: every flagged one)",
+    )
+    p.add_argument(
+        "--out", metavar="FILE.md", help="the Markdown page to write (it is printed either way)"
+    )
+    p.add_argument("--json", metavar="FILE.json", help="the full comparison, every row")
 
     p = command("claims-page", _claims_page, "write the claims page from claims.json")
     p.add_argument("--claims", required=True)
@@ -545,6 +580,15 @@ def _power(args) -> None:
     plan = write_plan(_load(args.pipeline), args.study, metrics, out)
     print(plan_table(plan))
     print(f"wrote {out}")
+
+
+def _compare_reports(args) -> None:
+    from methodlib.report import compare
+
+    names = [name for name in (args.a, args.b) if name is not None]
+    a, b = compare.read_sides(names, args.git, args.in_commit)
+    result = compare.compare_reports(a, b, args.threshold)
+    print(compare.write_comparison(result, args.out, args.json, args.top), end="")
 
 
 def _claims_page(args) -> None:

@@ -176,8 +176,8 @@ class Layout:
     def study_targets(self, study: str) -> list[str]:
         """A study's table, figures and selections, and every one of its runs' metrics: a
         clone that holds the committed reports but no results/ still trains and evaluates each
-        run, so that the reports are regenerated from them (`git diff reports/` checks the
-        reproduction)."""
+        run, so that the reports are regenerated from them (`methodlib compare-reports --git
+        HEAD reports/` checks the reproduction)."""
         experiments = self.pipeline.experiments_in(study)
         return [
             self.study_table(study),

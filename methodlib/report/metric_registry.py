@@ -28,13 +28,15 @@ class MetricInfo:
 
     `unit` is None for unitless numbers. `fmt` is a format spec for `format()`; one that ends
     with `%` (".2%") marks a value stored as a fraction and shown as a percentage (unit "%"),
-    on axes too."""
+    on axes too. `clock` marks a measured time (or a ratio of times): it differs by machine
+    and load, so a comparison of two sets of reports lists it apart and never flags it."""
 
     name: str
     display: str
     unit: str | None = None
     better: Better = None
     fmt: str = ".4f"
+    clock: bool = False
 
 
 class UnknownMetricError(KeyError):
@@ -45,9 +47,14 @@ class UnknownMetricError(KeyError):
 
 
 def _m(
-    name: str, display: str, unit: str | None = None, better: Better = None, fmt: str = ".4f"
+    name: str,
+    display: str,
+    unit: str | None = None,
+    better: Better = None,
+    fmt: str = ".4f",
+    clock: bool = False,
 ) -> MetricInfo:
-    return MetricInfo(name, display, unit, better, fmt)
+    return MetricInfo(name, display, unit, better, fmt, clock)
 
 
 _PCT = ".2%"
@@ -70,13 +77,13 @@ _ENTRIES = (
     # every task
     _m("params", "Parameters", None, "lower", _COUNT),
     _m("flops", "FLOPs per example", None, "lower", _COUNT),
-    _m("train_seconds", "Training time", "s", "lower", _COUNT),
+    _m("train_seconds", "Training time", "s", "lower", _COUNT, clock=True),
     # pruning (methodlib/methods/pruning/configs.py)
     _m("compression", "Compression", "×", "higher", ".1f"),
     _m("nonzero_weights", "Non-zero weights", None, "lower", _COUNT),
     _m("pruned_flops", "FLOPs per example after pruning", None, "lower", _COUNT),
     _m("flops_reduction", "FLOP reduction", "×", "higher", ".1f"),
-    _m("cpu_speedup", "CPU speed-up", "×", "higher", ".2f"),
+    _m("cpu_speedup", "CPU speed-up", "×", "higher", ".2f", clock=True),
     # adaptive computation time (methodlib/tasks/adaptive.py)
     _m("ponder_cost", "Ponder cost ρ", None, "lower", ".3f"),
     _m("ponder_auroc", "AUROC of the ponder map for the digit", None, "higher", ".3f"),
@@ -98,13 +105,21 @@ _ENTRIES = (
     _m("dense_val_loss", "Validation NLL before perforation", "nats", "lower"),
     _m("perforated_val_loss", "Validation NLL right after perforation", "nats", "lower"),
     _m("perforation_loss_increase", "Validation NLL increase at perforation", "nats", "lower"),
-    _m("perforation_speedup", "CPU speed-up of the perforated conv layers", "×", "higher", ".2f"),
+    _m(
+        "perforation_speedup",
+        "CPU speed-up of the perforated conv layers",
+        "×",
+        "higher",
+        ".2f",
+        clock=True,
+    ),
     _m(
         "perforation_speedup_torch",
         "CPU speed-up of the perforated conv layers over torch's conv",
         "×",
         "higher",
         ".2f",
+        clock=True,
     ),
     # ReSet routing (methodlib/methods/routing/configs.py)
     _m("route_separation", "Route separation over shuffled labels", None, "higher", ".3f"),
@@ -137,7 +152,7 @@ _ENTRIES = (
     # latent-variable VAEs (methodlib/methods/latent_vi/)
     _m("test_ll", "Test log-likelihood (IWAE bound)", "nats", "higher", ".2f"),
     _m("test_elbo", "Test ELBO", "nats", "higher", ".2f"),
-    _m("seconds_per_step", "CPU time per training step", "s", "lower", ".4f"),
+    _m("seconds_per_step", "CPU time per training step", "s", "lower", ".4f", clock=True),
     _m("logq_gap_drop_1_10", "Fall of the log q sandwich's gap, K = 1 to 10", "nats", "higher"),
     _m("logq_gap_drop_10_100", "Fall of the log q sandwich's gap, K = 10 to 100", "nats", "higher"),
     _m("psi_draws", "Draws of ψ (K)", None, None, _COUNT),
@@ -181,7 +196,7 @@ _ENTRIES = (
     _m("epoch", "Epoch", None, None, ".0f"),
     _m("train_loss", "Training loss", None, "lower"),
     _m("lr", "Learning rate", None, None, ".0e"),
-    _m("seconds", "Wall time", "s", None, ",.0f"),
+    _m("seconds", "Wall time", "s", None, ",.0f", clock=True),
     _m("val_nll", "Validation NLL", "nats", "lower"),
     _m("val_accuracy", "Validation accuracy", "%", "higher", _PCT),
     _m("val_perplexity", "Validation perplexity per word", None, "lower", ".1f"),

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
+from typing import IO
 
 import pandas as pd
 
@@ -119,7 +120,7 @@ def headline(frame: pd.DataFrame) -> pd.DataFrame:
     return frame[~frame["metric"].str.startswith(CURVE_PREFIX)]
 
 
-def read_tidy(path: str | Path) -> pd.DataFrame:
+def read_tidy(path: str | Path | IO[bytes]) -> pd.DataFrame:
     return pd.read_csv(path, dtype={"seed": str})
 
 
