@@ -197,15 +197,19 @@ def registration_cell(record: dict[str, Any]) -> str:
     state = registration["state"]
     lines = [state]
     if registration.get("registered"):
-        commit = f" ({registration['commit']})" if registration.get("commit") else ""
-        lines[0] += f" {registration['registered']}{commit}"
+        lines[0] += f" {registration['registered']}{_short(registration.get('commit'))}"
     if state != "exploratory" and record.get("basis") == "pilot":
         lines.append("decided on pilot seeds: exploratory")
     for amendment in registration.get("amendments") or []:
         changed = ", ".join(amendment.get("changed") or []) or "design"
-        commit = f" ({amendment['commit']})" if amendment.get("commit") else ""
+        commit = _short(amendment.get("commit"))
         lines.append(f"amended {amendment['date']}{commit}: {changed}: {amendment['reason']}")
     return "<br>".join(lines)
+
+
+def _short(commit: str | None) -> str:
+    """A commit as git abbreviates it, in parentheses ("" without one)."""
+    return f" ({commit[:7]})" if commit else ""
 
 
 def claim_rows(claims: list[dict[str, Any]], labels: dict[str, str]) -> list[tuple[str, ...]]:
