@@ -1,6 +1,7 @@
 """The training loop every method and every judge shares (`fit`), with what it needs: seeding,
-the optimizers and schedules of a `TrainingSpec`, CUDA's compile and bfloat16 autocast, and a
-checkpoint after every epoch that a rerun resumes from.
+the optimizers and schedules of a `TrainingSpec`, CUDA's compile and bfloat16 autocast, early
+stopping on a validation column (`methodlib/early_stopping.py`), and a checkpoint after every
+epoch that a rerun resumes from.
 
 The loop knows nothing of tasks: what a run logs after every epoch comes in as `validate`,
 and what it saves at the end is the caller's (`train_run` in `methodlib/train.py`, the judges
@@ -26,6 +27,7 @@ from torch import nn
 from tqdm import tqdm
 
 from methodlib.data import Prepared
+from methodlib.early_stopping import EarlyStopping
 from methodlib.errors import RunError
 from methodlib.io import atomic_path
 from methodlib.methods import EpochContext, Method, StepContext
@@ -112,7 +114,12 @@ def fit(
     optimizer, then the method's `loss` with the optimizer of `training` over its
     `param_groups`; every optimizer has its own `training.lr_schedule`. A `checkpoint` is
     written after every epoch and resumed from when it matches. `validate` adds the log's
-    validation columns; `name` heads errors and the progress bar."""
+    validation columns; `name` heads errors and the progress bar.
+
+    With `training.early_stopping`, `training.epochs` is the most the run trains: it stops
+    after `patience` epochs without improvement, ends with its best epoch's weights (with
+    `restore_best`) and returns the log with a `kept` column; the stopping state is part of
+    the checkpoint, so a resumed run stops where an uninterrupted one does."""
     objectives = method.objectives(model)
     steppers = [
         _Stepper(o.name, o.lr_key, o.loss, optimizer, make_scheduler(optimizer, training))
@@ -123,9 +130,10 @@ def fit(
     steppers.append(
         _Stepper("", "training.lr", method.loss, optimizer, make_scheduler(optimizer, training))
     )
+    stopping = EarlyStopping(training.early_stopping) if training.early_stopping else None
     start_epoch, log = 0, []
     if checkpoint is not None and checkpoint.path.exists():
-        start_epoch, log = _resume(checkpoint, seed, model, steppers, method)
+        start_epoch, log = _resume(checkpoint, seed, model, steppers, method, stopping)
 
     autocast = accelerate(model, training, device, name)
     x_train, y_train = data.train.x.to(device), data.train.y.to(device)
@@ -134,6 +142,8 @@ def fit(
     if start_epoch == 0:
         method.on_train_start(model, x_train)
     for epoch in range(start_epoch, training.epochs):
+        if stopping is not None and stopping.stopped:
+            break
         epoch_start = time.time()
         subset = method.epoch_subset(epoch)
         n = len(y_train) if subset is None else len(subset)
@@ -190,8 +200,12 @@ def fit(
         }
         log.append(row)
         bar.close()
+        if stopping is not None:
+            stopping.update(row, model, method, name)
         if checkpoint is not None:
-            _save_state(checkpoint, seed, epoch + 1, model, steppers, method, log)
+            _save_state(checkpoint, seed, epoch + 1, model, steppers, method, log, stopping)
+    if stopping is not None:
+        log = stopping.finish(log, model, method)
     return log, start_epoch
 
 
@@ -235,13 +249,16 @@ def torch_load(path: Path) -> dict[str, Any]:
         raise RunError(f"{path}: unreadable checkpoint ({exc}); delete it to start over") from None
 
 
-def _resume(checkpoint, seed, model, steppers, method) -> tuple[int, list[dict[str, Any]]]:
+def _resume(
+    checkpoint, seed, model, steppers, method, stopping
+) -> tuple[int, list[dict[str, Any]]]:
     state = torch_load(checkpoint.path)
     names = {s.name for s in steppers if s.name}
     if (
         state.get("config_hash") != checkpoint.config_hash
         or state.get("seed") != seed
         or set(state.get("objectives", {})) != names  # saved before the method's objectives
+        or (stopping is not None and state.get("early_stopping") is None)
     ):
         print(
             f"{checkpoint.path}: checkpoint of another config; starting from scratch",
@@ -254,6 +271,8 @@ def _resume(checkpoint, seed, model, steppers, method) -> tuple[int, list[dict[s
         stepper.optimizer.load_state_dict(saved["optimizer"])
         stepper.scheduler.load_state_dict(saved["scheduler"])
     method.load_state_dict(state["method"])
+    if stopping is not None:
+        stopping.load_state_dict(state["early_stopping"])
     torch.set_rng_state(state["rng"])
     if state["cuda_rng"] and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda_rng"])
@@ -261,7 +280,7 @@ def _resume(checkpoint, seed, model, steppers, method) -> tuple[int, list[dict[s
     return state["epoch"], state["log"]
 
 
-def _save_state(checkpoint, seed, epoch, model, steppers, method, log) -> None:
+def _save_state(checkpoint, seed, epoch, model, steppers, method, log, stopping) -> None:
     main = steppers[-1]
     state = {
         "config_hash": checkpoint.config_hash,
@@ -278,6 +297,7 @@ def _save_state(checkpoint, seed, epoch, model, steppers, method, log) -> None:
         "rng": torch.get_rng_state(),
         "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
         "log": log,
+        "early_stopping": stopping.state_dict() if stopping is not None else None,
     }
     with atomic_path(checkpoint.path) as tmp:
         torch.save(state, tmp)

@@ -2,9 +2,10 @@
 
 A selection (`selections:` or a sweep's `select:`, `methodlib.spec.SelectionSpec`) reads the
 `by` column of its members' training logs, and nothing else: no predictions, no metrics, no
-test split. Each run contributes the value at the epoch it keeps, which is its last logged
-row (`methodlib.train.fit` keeps the final weights; there is no best-epoch rewind), and a
-member scores the mean of its seeds. The best mean by `better` wins; a tie (equal means, up to
+test split. Each run contributes the value at the epoch it keeps: the row marked 1 in the
+log's `kept` column when the run stopped early (`training.early_stopping`, which may end a run
+with an earlier epoch's weights), else its last logged row (the loop keeps the final
+weights). A member scores the mean of its seeds. The best mean by `better` wins; a tie (equal means, up to
 rounding) goes to the member declared first, and the record says so.
 
 `reports/selections/<name>.json` is the choice with every candidate's score and the logs
@@ -23,6 +24,7 @@ from typing import Any
 from methodlib.errors import RunError
 from methodlib.io import read_json, write_json
 from methodlib.spec import SelectionSpec
+from methodlib.tasks.base import KEPT_COLUMN
 
 TIE_BREAK = "first member in declaration order"
 TIE_TOLERANCE = 1e-12
@@ -30,7 +32,8 @@ TIE_TOLERANCE = 1e-12
 
 
 def kept_value(log: str | Path, column: str) -> float:
-    """The `column` of the log's last row: the value at the epoch the run keeps."""
+    """The `column` at the epoch the run keeps: the row whose `kept` is 1 in a log that has
+    that column (early stopping), else the last row."""
     with Path(log).open(newline="") as f:
         reader = csv.DictReader(f)
         columns = reader.fieldnames or []
@@ -42,16 +45,25 @@ def kept_value(log: str | Path, column: str) -> float:
         rows = list(reader)
     if not rows:
         raise RunError(f"{log}: the training log has no epochs; rerun that training job")
-    text = rows[-1][column]
+    row = rows[-1]
+    if KEPT_COLUMN in columns:
+        kept = [r for r in rows if r[KEPT_COLUMN] == "1"]
+        if len(kept) != 1:
+            raise RunError(
+                f"{log}: {len(kept)} rows are marked {KEPT_COLUMN!r}, not one; the log is "
+                "not one that training wrote (rerun that training job)"
+            )
+        row = kept[0]
+    text = row[column]
     try:
         value = float(text)
     except (TypeError, ValueError):
         value = math.nan
     if not math.isfinite(value):
         raise RunError(
-            f"{log}: {column!r} at the last epoch is {text!r}, not a finite number; a selection "
-            "needs every run's validation score (rerun that training job or select on another "
-            "column)"
+            f"{log}: {column!r} at the kept epoch ({row.get('epoch', '?')}) is {text!r}, not a "
+            "finite number; a selection needs every run's validation score (rerun that "
+            "training job or select on another column)"
         )
     return value
 

@@ -15,7 +15,7 @@ import itertools
 import json
 import re
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import yaml
 from pydantic import (
@@ -288,6 +288,60 @@ DatasetSpec = Annotated[
 ]
 
 
+VALIDATION_PREFIX = "val_"
+"""Selections and early stopping read validation quantities only: the `val_*` columns of the
+training log."""
+
+
+class ValidationQuantity(StrictModel):
+    """A `val_*` column of the training log and which way is better: what a selection and
+    early stopping decide by. Nothing computed on the test split may decide a choice or an
+    epoch, so a test quantity is refused here, with the `val_*` name to write."""
+
+    reader: ClassVar[str] = "a selection"
+    """Who reads the quantity, for the refusal's message."""
+
+    by: str = Field(min_length=1, description="a `val_*` column of the training log")
+    better: Literal["lower", "higher"]
+
+    @field_validator("by")
+    @classmethod
+    def _validation_only(cls, by: str) -> str:
+        if not by.startswith(VALIDATION_PREFIX):
+            raise ValueError(
+                f"{by!r} is not a validation quantity: {cls.reader} reads validation outputs "
+                f"only; write a `{VALIDATION_PREFIX}*` column of the training log "
+                f"(val_loss, val_accuracy, ...){_test_hint(by)}"
+            )
+        return by
+
+
+def _test_hint(quantity: str) -> str:
+    stem = quantity.removeprefix("test_")
+    return f", e.g. `{VALIDATION_PREFIX}{stem}`" if stem != quantity else ""
+
+
+class EarlyStoppingSpec(ValidationQuantity):
+    """Stop training once `by` has not improved for `patience` epochs (`methodlib/loop.py`).
+
+    An epoch improves on the best so far when its `by` is better by more than `min_delta`;
+    `training.epochs` becomes the most a run trains. With `restore_best` the run ends with the
+    weights (and method state) of its best epoch, as if it had trained that many epochs; the
+    training log marks the epoch it keeps in its `kept` column, which selections read. `by`
+    must be a validation column that the experiment's task or method logs (checked when the
+    file is read)."""
+
+    reader: ClassVar[str] = "early stopping"
+
+    patience: PositiveInt = Field(description="epochs without improvement before stopping")
+    min_delta: NonNegativeFloat = Field(
+        0.0, description="the least change of `by` that counts as an improvement"
+    )
+    restore_best: bool = Field(
+        True, description="end with the best epoch's weights, not the last epoch's"
+    )
+
+
 class TrainingSpec(StrictModel):
     """Optimisation settings shared by every method; an experiment overrides any subset."""
 
@@ -308,6 +362,11 @@ class TrainingSpec(StrictModel):
         False,
         description="torch.compile the model on CUDA (the first steps compile it); ignored, "
         "with a log line, on the CPU",
+    )
+    early_stopping: EarlyStoppingSpec | None = Field(
+        None,
+        description="stop when a validation column stops improving (default: train every "
+        "epoch and keep the last)",
     )
 
 
@@ -364,35 +423,13 @@ class ExperimentSpec(StrictModel):
         return self
 
 
-VALIDATION_PREFIX = "val_"
-"""A selection reads validation quantities only: the `val_*` columns of the training log."""
-
-
-class SelectSpec(StrictModel):
+class SelectSpec(ValidationQuantity):
     """How a group of experiments picks one member: a validation quantity and its direction.
 
     `by` is a `val_*` column of the members' training logs, read at the epoch each run keeps
-    (its last logged epoch) and averaged over the member's seeds. Nothing computed on the test
-    split may decide a choice, so a test quantity is refused here."""
-
-    by: str = Field(min_length=1, description="a `val_*` column of the training log")
-    better: Literal["lower", "higher"]
-
-    @field_validator("by")
-    @classmethod
-    def _validation_only(cls, by: str) -> str:
-        if not by.startswith(VALIDATION_PREFIX):
-            raise ValueError(
-                f"{by!r} is not a validation quantity: a selection reads validation outputs "
-                f"only; write a `{VALIDATION_PREFIX}*` column of the training log "
-                f"(val_loss, val_accuracy, ...){_test_hint(by)}"
-            )
-        return by
-
-
-def _test_hint(quantity: str) -> str:
-    stem = quantity.removeprefix("test_")
-    return f", e.g. `{VALIDATION_PREFIX}{stem}`" if stem != quantity else ""
+    (the row marked `kept` with `training.early_stopping`, else its last logged epoch) and
+    averaged over the member's seeds. Nothing computed on the test split may decide a choice,
+    so a test quantity is refused here."""
 
 
 class SelectionSpec(SelectSpec):
@@ -845,6 +882,7 @@ def validate_pipeline(
     if pipeline is not None:
         problems += _check_references(pipeline, invalid) + _check_figures(pipeline)
         problems += _check_selections(pipeline, invalid) + _check_claims(pipeline, invalid)
+        problems += _check_early_stopping(pipeline)
     if problems or pipeline is None:
         raise SpecError(source, [_with_file(p, files or {}) for p in problems])
     return pipeline
@@ -985,9 +1023,10 @@ DEFAULT_NOT_A_TRIGGER: dict[str, Any] = {
     "clutter": None,
     "amp": False,
     "compile": False,
+    "early_stopping": None,
 }
 """Fields added after results were published (a dataset's `id_classes`, `noise_share` and
-`missing`, training's `amp` and `compile`), left out of the rerun trigger and the config hash
+`missing`, training's `amp`, `compile` and `early_stopping`), left out of the rerun trigger and the config hash
 while they hold this value, so that adding an optional feature does not rerun every
 experiment."""
 
@@ -1162,6 +1201,29 @@ def _check_selections(p: Pipeline, invalid: dict[str, set[str]]) -> list[str]:
                 )
         if len(set(selection.members)) != len(selection.members):
             problems.append(f"{where}.members: each experiment once")
+    return problems
+
+
+def _check_early_stopping(p: Pipeline) -> list[str]:
+    """Early stopping reads a column its runs log: one of the validation columns that the
+    experiment's task and method declare (`Task.all_log_columns`), caught before training."""
+    problems = []
+    for name, exp in p.experiments.items():
+        stopping = exp.training.early_stopping
+        if stopping is None:
+            continue
+        logged = [
+            c
+            for c in get_task(exp.method.task).all_log_columns(exp.method)
+            if c.startswith(VALIDATION_PREFIX)
+        ]
+        if stopping.by not in logged:
+            problems.append(
+                f"experiments.{name}.training.early_stopping.by: {stopping.by!r} is not a "
+                f"validation column that method {exp.method.name!r} logs (it logs "
+                f"{', '.join(logged) or 'none'}; stop on one of them, or set "
+                f"`early_stopping: null` to train every epoch){closest(stopping.by, logged)}"
+            )
     return problems
 
 

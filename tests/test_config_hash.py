@@ -22,7 +22,7 @@ PUBLISHED_TRAINING_FIELDS = (
     "eval_batch_size",
 )
 """TrainingSpec's fields when the published runs were trained; a field added since (`amp`,
-`compile`) stays out of the hash at its default."""
+`compile`, `early_stopping`) stays out of the hash at its default."""
 
 FROZEN = {
     "seeds": [0, 1],
@@ -103,3 +103,22 @@ def test_turning_a_new_option_on_changes_the_hash(field):
     pipeline = validate_pipeline(config)
     assert pipeline.experiment_hash("dense") != FROZEN_HASHES["dense"]
     assert pipeline.resolved_experiment("dense")["training"][field] is True
+
+
+def with_training(**fields) -> dict:
+    """FROZEN with `fields` in the training of its experiment `dense`."""
+    config = {**FROZEN, "experiments": {**FROZEN["experiments"]}}
+    config["experiments"]["dense"] = {**FROZEN["experiments"]["dense"], "training": fields}
+    return config
+
+
+def test_early_stopping_changes_the_hash_once_set_and_null_keeps_every_frozen_hash():
+    stopping = {"by": "val_nll", "better": "lower", "patience": 2}
+    pipeline = validate_pipeline(with_training(early_stopping=stopping))
+    assert pipeline.experiment_hash("dense") != FROZEN_HASHES["dense"]
+    resolved = pipeline.resolved_experiment("dense")["training"]["early_stopping"]
+    assert resolved == {**stopping, "min_delta": 0.0, "restore_best": True}
+
+    pipeline = validate_pipeline(with_training(early_stopping=None))
+    assert {e: pipeline.experiment_hash(e) for e in pipeline.experiments} == FROZEN_HASHES
+    assert "early_stopping" not in pipeline.resolved_experiment("dense")["training"]

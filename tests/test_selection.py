@@ -175,6 +175,18 @@ def test_the_value_is_read_at_the_last_logged_epoch(tmp_path):
         kept_value(log, "val_nll")
 
 
+def test_after_early_stopping_the_value_is_read_at_the_kept_epoch(tmp_path):
+    """A run that stopped early and restored its best epoch marks it `kept`: that row's value
+    is the run's, not the last row's."""
+    log = tmp_path / "train_log.csv"
+    rows = [(1, 0.3, 0), (2, 0.2, 1), (3, 0.25, 0), (4, 0.26, 0)]
+    write_log(log, [{"epoch": e, "val_nll": v, "kept": k} for e, v, k in rows])
+    assert kept_value(log, "val_nll") == 0.2
+    write_log(log, [{"epoch": e, "val_nll": v, "kept": 0} for e, v, _ in rows])
+    with pytest.raises(RunError, match="0 rows are marked 'kept', not one"):
+        kept_value(log, "val_nll")
+
+
 def test_the_selection_module_imports_no_torch():
     result = subprocess.run(
         [sys.executable, "-X", "importtime", "-c", "import methodlib.selection"],

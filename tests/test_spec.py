@@ -637,3 +637,54 @@ def test_a_selection_on_a_test_quantity_is_refused(edits, where):
     problems = problems_of(edited(edits))
     assert len(problems) == 1, problems
     assert_problem(problems, where, "'test_error' is not a validation quantity", "`val_error`")
+
+
+EARLY_STOPPING = {"by": "val_nll", "better": "lower", "patience": 2}
+
+
+def test_early_stopping_resolves_with_its_defaults():
+    raw = edited({"experiments.mlp.training.early_stopping": EARLY_STOPPING})
+    stopping = validate_pipeline(raw).experiments["mlp"].training.early_stopping
+    assert (stopping.by, stopping.better, stopping.patience) == ("val_nll", "lower", 2)
+    assert stopping.min_delta == 0.0 and stopping.restore_best is True
+    assert validate_pipeline(raw_valid()).experiments["mlp"].training.early_stopping is None
+
+
+@pytest.mark.parametrize(
+    ("stopping", "fragments"),
+    [
+        (
+            {**EARLY_STOPPING, "by": "test_nll"},
+            ["'test_nll' is not a validation quantity: early stopping reads", "`val_nll`"],
+        ),
+        (
+            {**EARLY_STOPPING, "by": "val_los"},
+            ["'val_los' is not a validation column that method 'dense' logs", "val_nll, "],
+        ),
+        ({**EARLY_STOPPING, "patience": 0}, ["greater than 0"]),
+        ({**EARLY_STOPPING, "min_delta": -0.1}, ["greater than or equal to 0"]),
+        ({**EARLY_STOPPING, "better": "smaller"}, ["'smaller' is not one of lower, higher"]),
+        ({"by": "val_nll", "better": "lower"}, ["patience", "required key is missing"]),
+    ],
+    ids=["test-quantity", "not-logged", "patience", "min-delta", "better", "no-patience"],
+)
+def test_early_stopping_is_refused_at_its_yaml_path(stopping, fragments):
+    problems = problems_of(edited({"experiments.mlp.training.early_stopping": stopping}))
+    assert len(problems) == 1, problems
+    assert_problem(problems, "experiments.mlp.training.early_stopping", *fragments)
+
+
+def test_early_stopping_from_the_defaults_is_checked_against_each_experiments_log():
+    """Every experiment that takes the defaults' early stopping is checked against its own
+    log; one that sets `early_stopping: null` trains every epoch and is not."""
+    raw = edited(
+        {
+            "defaults.training.early_stopping": {**EARLY_STOPPING, "by": "val_mse"},
+            "experiments.mlp.training.early_stopping": None,
+        }
+    )
+    problems = problems_of(raw)
+    assert {p.split(":")[0] for p in problems} == {
+        f"experiments.{name}.training.early_stopping.by" for name in ["conv", *SWEEP_POINTS]
+    }
+    assert_problem(problems, "experiments.conv", "(it logs val_nll, val_accuracy;")

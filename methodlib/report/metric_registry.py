@@ -197,6 +197,7 @@ _ENTRIES = (
     _m("train_loss", "Training loss", None, "lower"),
     _m("lr", "Learning rate", None, None, ".0e"),
     _m("seconds", "Wall time", "s", None, ",.0f", clock=True),
+    _m("kept", "Epoch kept by early stopping", None, None, ".0f"),
     _m("val_nll", "Validation NLL", "nats", "lower"),
     _m("val_accuracy", "Validation accuracy", "%", "higher", _PCT),
     _m("val_perplexity", "Validation perplexity per word", None, "lower", ".1f"),

@@ -10,6 +10,9 @@ COMMON_METRICS = ("params", "train_seconds")
 """In every run's metrics.json, whatever its task."""
 COMMON_LOG_COLUMNS = ("epoch", "train_loss", "lr", "seconds")
 """In every run's train_log.csv (train.py writes them)."""
+KEPT_COLUMN = "kept"
+"""In the train_log.csv of a run with `training.early_stopping` only: 1 on the epoch whose
+weights the run keeps, 0 on every other (`methodlib/loop.py`); a selection reads that row."""
 
 
 class Task:
@@ -45,7 +48,9 @@ class Task:
         return (*COMMON_METRICS, *self.metrics, *getattr(method, "metrics", ()))
 
     def all_log_columns(self, method: Any) -> tuple[str, ...]:
-        return (*COMMON_LOG_COLUMNS, *self.log_columns, *getattr(method, "log_columns", ()))
+        """The train_log.csv columns of a run of `method` (a config class or instance)."""
+        task, own = self.log_columns, getattr(method, "log_columns", ())
+        return (*COMMON_LOG_COLUMNS, *task, *own, KEPT_COLUMN)
 
     def needs_judge(self, dataset: Any) -> bool:
         """Whether runs on this dataset (a dataset spec) are scored with the dataset's judge
