@@ -46,7 +46,8 @@ class PerforatedCNNConfig(MethodConfig):
         "also measured, from the same dense network, as `loss_increase_at_rate_<percent>`",
     )
     impact_steps: PositiveInt = Field(
-        4, description="impact mask: equal steps of rate, impacts recomputed after each"
+        4,
+        description="impact mask: equal steps of positions skipped, impacts recomputed after each",
     )
     impact_examples: PositiveInt = Field(
         1000, description="impact mask: training images its impacts are averaged over"

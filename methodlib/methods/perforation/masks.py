@@ -1,6 +1,10 @@
 """The perforation masks of Figurnov et al. (2016, section 3.2): which output positions of a
-convolution are evaluated. Each returns a boolean (H, W) mask, true where kept, keeping
-round((1 − rate)·H·W) positions (the grid: the nearest regular grid to that count).
+convolution are evaluated. Each returns a boolean (H, W) mask, true where kept. Every mask keeps
+the same number of positions at a rate, `n_kept`: the size of the regular grid for
+(1 − rate)·H·W points, which cannot always be that count (30 of 64 on an 8 × 8 map at rate ½,
+81 of 169 on 13 × 13). The paper compares the masks at equal theoretical speed-up, and its code
+records the grid's realised rate (`perforate_conv_layer.m`), so the other masks follow the
+grid's count rather than the grid being bent to theirs (a count such as 37 has no grid).
 
 - `uniform`: positions drawn uniformly at random without replacement;
 - `grid`: the pseudo-random regular grid of the reference code (`weights_grid.m`): along each
@@ -11,7 +15,7 @@ round((1 − rate)·H·W) positions (the grid: the nearest regular grid to that 
 - `impact`: the positions whose removal is estimated to change the loss most are kept, the
   impact of a position being Σ_channels |∂L/∂V · V| averaged over training images
   (`weights_average_impact.m`), computed on the network perforated so far and recomputed after
-  each of `steps` equal steps towards the target rates: the reference code's iterative impact
+  each of `steps` equal steps towards the kept counts: the reference code's iterative impact
   (`PerforationType.IterativeImpact`); steps = 1 is its one-shot impact mask.
 """
 
@@ -27,9 +31,22 @@ from methodlib.methods.perforation.layer import PerforatedConv2d, perforated_con
 Size = tuple[int, int]
 
 
+def grid_shape(size: Size, rate: float) -> tuple[int, int]:
+    """Rows × columns of the regular grid for round((1 − rate)·H·W) points (at least one), as
+    square as the map allows: the rows nearest to √(count·H/W), the columns nearest to
+    count / rows, so off the count by at most about one row or column (the reference code
+    takes ⌊√count⌋² points, which misses rate ½ by up to 2√count points)."""
+    height, width = size
+    count = max(1, round((1 - rate) * height * width))
+    rows = min(height, max(1, round((count * height / width) ** 0.5)))
+    return rows, min(width, max(1, round(count / rows)))
+
+
 def n_kept(size: Size, rate: float) -> int:
-    """Positions kept at perforation rate `rate` (the fraction skipped), at least one."""
-    return max(1, round((1 - rate) * size[0] * size[1]))
+    """Positions kept at perforation rate `rate` (the fraction skipped) by every mask: the
+    grid's count, so that the masks are compared at the same positions evaluated."""
+    rows, cols = grid_shape(size, rate)
+    return rows * cols
 
 
 def top_mask(scores: torch.Tensor, n: int, generator: torch.Generator) -> torch.Tensor:
@@ -47,13 +64,9 @@ def uniform_mask(size: Size, rate: float, generator: torch.Generator) -> torch.T
 
 
 def grid_mask(size: Size, rate: float, generator: torch.Generator) -> torch.Tensor:
-    """The regular grid of rows × columns points nearest to the kept count, as square as the
-    map allows (the reference code takes ⌊√count⌋² points, which misses rate ½ by up to
-    2√count points)."""
+    """The regular grid of `grid_shape` rows × columns, pseudo-randomly placed."""
     height, width = size
-    count = n_kept(size, rate)
-    rows = min(height, max(1, round((count * height / width) ** 0.5)))
-    cols = min(width, max(1, round(count / rows)))
+    rows, cols = grid_shape(size, rate)
 
     def axis(length: int, points: int) -> torch.Tensor:
         u = torch.rand((), generator=generator, dtype=torch.float64)
@@ -144,9 +157,10 @@ def impact_masks(
     batch_size: int,
     generator: torch.Generator,
 ) -> dict[PerforatedConv2d, torch.Tensor]:
-    """Perforate every convolution of `rates` in `steps` equal steps of rate, each step
-    keeping the positions of highest impact among those still kept, the impacts recomputed
-    on the network perforated so far. Leaves the model perforated with the final masks."""
+    """Perforate every convolution of `rates` in `steps` equal steps, each skipping an equal
+    share of the positions to skip (ending at `n_kept`, the count every mask keeps) and keeping
+    the positions of highest impact among those still kept, the impacts recomputed on the
+    network perforated so far. Leaves the model perforated with the final masks."""
     masks: dict[PerforatedConv2d, torch.Tensor] = {}
     for step in range(1, steps + 1):
         maps = impacts(model, x, y, batch_size)
@@ -155,6 +169,8 @@ def impact_masks(
             scores = maps[conv].view(size).clone()
             if conv in masks:
                 scores[~masks[conv]] = -torch.inf  # a skipped position stays skipped
-            masks[conv] = top_mask(scores, n_kept(size, rate * step / steps), generator)
+            positions = size[0] * size[1]
+            count = positions - round((positions - n_kept(size, rate)) * step / steps)
+            masks[conv] = top_mask(scores, count, generator)
             conv.perforate(masks[conv], generator)
     return masks
