@@ -693,7 +693,7 @@ class Pipeline(StrictModel):
     def resolved_experiment(self, name: str) -> dict[str, Any]:
         """What a run of this experiment depends on: its rerun trigger and provenance."""
         exp = self.experiments[name]
-        return {
+        resolved = {
             "experiment": name,
             "dataset": {"name": exp.dataset, **trigger_fields(self.datasets[exp.dataset])},
             "model": exp.model,
@@ -701,6 +701,9 @@ class Pipeline(StrictModel):
             "training": trigger_fields(exp.training),
             "init_from": exp.init_from,
         }
+        if exp.method.revision > 1:  # a fix of the method's computation: its runs rerun
+            resolved["method_revision"] = exp.method.revision
+        return resolved
 
     def experiment_hash(self, name: str) -> str:
         """A run's identity: its resolved config, and that of the run it starts from (so two

@@ -122,3 +122,21 @@ def test_early_stopping_changes_the_hash_once_set_and_null_keeps_every_frozen_ha
     pipeline = validate_pipeline(with_training(early_stopping=None))
     assert {e: pipeline.experiment_hash(e) for e in pipeline.experiments} == FROZEN_HASHES
     assert "early_stopping" not in pipeline.resolved_experiment("dense")["training"]
+
+
+def test_a_method_revision_reruns_its_experiments_and_revision_1_moves_nothing(monkeypatch):
+    pipeline = validate_pipeline(FROZEN)
+    config = type(pipeline.experiments["dense"].method)
+    assert config.revision == 1 and pipeline.experiment_hash("dense") == FROZEN_HASHES["dense"]
+    monkeypatch.setattr(config, "revision", 2)
+    revised = validate_pipeline(FROZEN)
+    assert revised.experiment_hash("dense") != FROZEN_HASHES["dense"]
+    assert revised.experiment_hash("ddpm") == FROZEN_HASHES["ddpm"]  # another method: unmoved
+    assert revised.resolved_experiment("dense")["method_revision"] == 2
+
+
+def test_the_perforated_cnn_fix_is_a_revision():
+    pipeline = load_pipeline(ROOT / "pipeline.yaml")
+    perforated = [e for e, x in pipeline.experiments.items() if x.method.name == "perforated_cnn"]
+    assert perforated
+    assert all(pipeline.resolved_experiment(e).get("method_revision") == 2 for e in perforated)

@@ -44,6 +44,11 @@ class MethodConfig(BaseModel):
     a number or a suffix. Figure columns are checked against them before anything runs."""
     log_columns: ClassVar[tuple[str, ...]] = ()
     """train_log.csv columns beyond its task's (`epoch_metrics`), for `kind: epochs` figures."""
+    revision: ClassVar[int] = 1
+    """Raised when a fix changes what the method computes for the same config (a run's identity
+    is its config hash, so without it the old runs would still look current): a revision above
+    1 enters the hash of every experiment of the method and reruns them. Say in a comment
+    beside it what each revision changed."""
 
     @classmethod
     def method_name(cls) -> str:

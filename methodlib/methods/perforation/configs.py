@@ -17,6 +17,7 @@ class PerforatedCNNConfig(MethodConfig):
     display_name: ClassVar[str] = "PerforatedCNN"
     implementation: ClassVar[str] = "methodlib.methods.perforation.perforated_cnn:PerforatedCNN"
     batch_norm: ClassVar[bool] = False  # the measured loss change is of the conv alone
+    revision: ClassVar[int] = 2  # 2: every mask keeps the grid's count in every layer (issue 31)
     metrics: ClassVar[tuple[str, ...]] = (
         "perforation_rate",
         "dense_val_loss",
