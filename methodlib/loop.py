@@ -65,12 +65,22 @@ def objective_optimizer(objective: Objective) -> torch.optim.Optimizer:
     return torch.optim.Adam(objective.param_groups, lr=objective.lr)
 
 
+def step_milestones(training: TrainingSpec) -> list[int]:
+    """The epochs after which the step schedule divides the rate by 10: `lr_milestones` (the
+    fractions of `epochs`, rounded to the nearest epoch) or, by default, half and three
+    quarters of training (rounded down)."""
+    if training.lr_milestones is None:
+        return [training.epochs // 2, (3 * training.epochs) // 4]
+    return [round(f * training.epochs) for f in training.lr_milestones]
+
+
 def make_scheduler(optimizer: torch.optim.Optimizer, training: TrainingSpec):
     if training.lr_schedule == "cosine":
         return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=training.epochs)
-    if training.lr_schedule == "step":  # ÷10 at half and three quarters of training
-        milestones = [training.epochs // 2, (3 * training.epochs) // 4]
-        return torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones=milestones, gamma=0.1)
+    if training.lr_schedule == "step":  # ÷10 at each milestone
+        return torch.optim.lr_scheduler.MultiStepLR(
+            optimizer, milestones=step_milestones(training), gamma=0.1
+        )
     return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda _: 1.0)
 
 

@@ -352,6 +352,12 @@ class TrainingSpec(StrictModel):
     momentum: float = Field(0.9, ge=0, lt=1)
     weight_decay: NonNegativeFloat = 0.0
     lr_schedule: Literal["constant", "cosine", "step"] = "constant"
+    lr_milestones: list[Annotated[float, Field(gt=0, lt=1)]] | None = Field(
+        None,
+        min_length=1,
+        description="with lr_schedule: step, the fractions of `epochs` after which the rate "
+        "is divided by 10, increasing (default: ½ and ¾)",
+    )
     eval_batch_size: PositiveInt = 1000
     amp: bool = Field(
         False,
@@ -368,6 +374,20 @@ class TrainingSpec(StrictModel):
         description="stop when a validation column stops improving (default: train every "
         "epoch and keep the last)",
     )
+
+    @model_validator(mode="after")
+    def _milestones_step_the_rate(self) -> TrainingSpec:
+        milestones = self.lr_milestones
+        if milestones is None:
+            return self
+        if self.lr_schedule != "step":
+            raise ValueError(
+                f"lr_milestones is set, but lr_schedule is {self.lr_schedule!r}: set "
+                "lr_schedule: step, or drop lr_milestones"
+            )
+        if milestones != sorted(set(milestones)):
+            raise ValueError(f"lr_milestones must increase; got {milestones}")
+        return self
 
 
 Device = Annotated[str, Field(pattern=r"^(auto|cpu|cuda(:\d+)?)$")]
@@ -1027,9 +1047,10 @@ DEFAULT_NOT_A_TRIGGER: dict[str, Any] = {
     "amp": False,
     "compile": False,
     "early_stopping": None,
+    "lr_milestones": None,
 }
 """Fields added after results were published (a dataset's `id_classes`, `noise_share` and
-`missing`, training's `amp`, `compile` and `early_stopping`), left out of the rerun trigger and the config hash
+`missing`, training's `amp`, `compile`, `early_stopping` and `lr_milestones`), left out of the rerun trigger and the config hash
 while they hold this value, so that adding an optional feature does not rerun every
 experiment."""
 

@@ -146,3 +146,51 @@ def test_amp_and_compile_are_ignored_on_the_cpu_with_a_log_line(tmp_path, data_r
     assert "exp seed 0: training.amp is ignored on cpu (CUDA only)" in err
     assert "exp seed 0: training.compile is ignored on cpu (CUDA only)" in err
     np.testing.assert_array_equal(probs(plain), probs(options))
+
+
+def epoch_rates(training) -> list[float]:
+    """The rate of each epoch under `training`'s schedule (the loop steps it once an epoch)."""
+    import torch
+
+    from methodlib.loop import make_optimizer, make_scheduler
+
+    optimizer = make_optimizer([{"params": [torch.nn.Parameter(torch.zeros(1))]}], training)
+    scheduler = make_scheduler(optimizer, training)
+    rates = []
+    for _ in range(training.epochs):
+        rates.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        scheduler.step()
+    return rates
+
+
+def test_step_schedule_divides_the_rate_by_ten_at_the_milestones():
+    """mfigurnov/sact's CIFAR schedule (0.1, ÷10 after 60 %, 75 % and 90 % of the steps)
+    scaled to 20 epochs: 12 epochs at 0.1, 3 at 0.01, 3 at 0.001, 2 at 0.0001; without
+    `lr_milestones` the step schedule keeps its ½ and ¾."""
+    from methodlib.spec import TrainingSpec
+
+    reference = TrainingSpec(
+        epochs=20, lr=0.1, optimizer="sgd", lr_schedule="step", lr_milestones=[0.6, 0.75, 0.9]
+    )
+    expected = [0.1] * 12 + [0.01] * 3 + [0.001] * 3 + [0.0001] * 2
+    np.testing.assert_allclose(epoch_rates(reference), expected, rtol=1e-9)
+    default = TrainingSpec(epochs=8, lr=0.1, optimizer="sgd", lr_schedule="step")
+    np.testing.assert_allclose(epoch_rates(default), [0.1] * 4 + [0.01] * 2 + [0.001] * 2)
+
+
+@pytest.mark.parametrize(
+    "fields, message",
+    [
+        ({"lr_milestones": [0.5]}, "set lr_schedule: step"),
+        ({"lr_schedule": "step", "lr_milestones": [0.75, 0.5]}, "must increase"),
+        ({"lr_schedule": "step", "lr_milestones": [1.0]}, "less than 1"),
+    ],
+)
+def test_milestones_need_the_step_schedule_and_increasing_fractions(fields, message):
+    from pydantic import ValidationError
+
+    from methodlib.spec import TrainingSpec
+
+    with pytest.raises(ValidationError, match=message):
+        TrainingSpec(**fields)

@@ -15,8 +15,9 @@ output is Σ_n p^n x^n, x^n the output of unit n:
   gradient reaches the scores through R (N is piecewise constant). ACT takes the score from
   the globally pooled features, one per image; SACT from a 3 × 3 convolution of the features
   plus the pooled term, one per position, and a position that has halted keeps its features
-  while its neighbours go on (the units are computed densely and masked; the FLOPs count only
-  the positions still active, as the paper's sparse evaluation would spend).
+  while its neighbours go on (the units are computed densely and masked; the FLOPs count what
+  the reference's sparse evaluation spends: a unit's second convolution at the positions still
+  active, its first at those the second reads, the active mask dilated by 3 × 3).
 - "pact" (`PACTRule`): halting variables z^n ~ Bernoulli(h^n); unit n+1 runs only if every
   z^i = 0 for i ≤ n, so p^n = z^n Π_{i<n}(1 − z^i) is one-hot. Training draws z from the
   Concrete (relaxed Bernoulli) distribution at temperature λ, which makes p smooth and the
@@ -54,26 +55,46 @@ class ResidualUnit(nn.Module):
         self.bn1, self.bn2 = nn.BatchNorm2d(width), nn.BatchNorm2d(width)
         self.conv1 = layers.conv2d(width, width, 3, padding=1)
         self.conv2 = layers.conv2d(width, width, 3, padding=1)
-        self.macs_per_position = 2 * 9 * width * width
+        self.macs_per_conv = 9 * width * width
+        """MACs of one convolution at one output position."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x + self.conv2(F.relu(self.bn2(self.conv1(F.relu(self.bn1(x))))))
 
+    def macs(self, active: torch.Tensor) -> torch.Tensor:
+        """MACs on each image whose unit updates the positions where `active` (B, 1, H, W,
+        bool) holds: the second convolution at those positions, the first at the positions
+        the second reads, the mask dilated by 3 × 3 (the reference's
+        `diluted_residual_mask`, a 3 × 3 max pooling of the mask at stride 1)."""
+        mask = active.float()
+        diluted = F.max_pool2d(mask, 3, stride=1, padding=1)
+        return self.macs_per_conv * (diluted.flatten(1).sum(1) + mask.flatten(1).sum(1))
+
 
 class HaltingUnit(nn.Module):
-    """The logit of the halting score: w · avgpool(x) + b, plus a 3 × 3 convolution of x (one
-    output channel) for per-position halting; shape (B, 1, H, W) or (B, 1, 1, 1)."""
+    """The logit of the halting score: w · bn(avgpool(x)) + b, plus a 3 × 3 convolution of
+    bn(x) (one output channel) for per-position halting; shape (B, 1, H, W) or (B, 1, 1, 1).
+
+    The batch norms are the reference code's (mfigurnov/sact, `resnet_act.py`:
+    `get_halting_proba` pools, batch-normalises and applies a 1 × 1 convolution and the
+    sigmoid; `get_halting_proba_conv` batch-normalises the features before its 3 × 3
+    convolution and the pooled features before the global term). They make the scores
+    independent of the features' scale, which drifts as the units train. The CIFAR model's
+    argument scope also puts a leaky ReLU after every batch norm, its ImageNet model none:
+    here, as on ImageNet, none."""
 
     def __init__(self, width: int, spatial: bool):
         super().__init__()
+        self.pooled_bn = nn.BatchNorm1d(width)
         self.pooled = nn.Linear(width, 1)
         nn.init.constant_(self.pooled.bias, HALTING_BIAS)
+        self.bn = nn.BatchNorm2d(width) if spatial else None
         self.conv = nn.Conv2d(width, 1, 3, padding=1, bias=False) if spatial else None
         self.width = width
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        logit = self.pooled(x.mean(dim=(2, 3)))[:, :, None, None]
-        return logit if self.conv is None else logit + self.conv(x)
+        logit = self.pooled(self.pooled_bn(x.mean(dim=(2, 3))))[:, :, None, None]
+        return logit if self.conv is None else logit + self.conv(self.bn(x))
 
     def macs(self, positions: torch.Tensor, images: torch.Tensor) -> torch.Tensor:
         """MACs on each image with `positions` active positions; `images` is 1 where any is."""
@@ -170,8 +191,9 @@ class AdaptiveGroup(nn.Module):
         for n, unit in enumerate(self.units):
             if not active.any():
                 break
-            positions = active.expand(b, 1, height, width).flatten(1).sum(1).float()
-            macs = macs + unit.macs_per_position * positions
+            mask = active.expand(b, 1, height, width)
+            positions = mask.flatten(1).sum(1).float()
+            macs = macs + unit.macs(mask)
             x = torch.where(active, unit(x), x)  # a halted image or position keeps its features
             logit = None
             if n < len(self.halting):

@@ -15,6 +15,9 @@ class AdaptiveConfig(MethodConfig):
 
     task: ClassVar[str] = "adaptive_classification"
     batch_norm: ClassVar[bool] = False
+    # 2: batch norm in the halting branches, SACT's first convolution counted on the dilated
+    # mask (mfigurnov/sact; issue 31)
+    revision: ClassVar[int] = 2
 
     tau: NonNegativeFloat = Field(
         0.01, description="weight τ of the ponder cost in the loss: cross-entropy + τ ρ"

@@ -11,7 +11,7 @@ from sklearn.metrics import roc_auc_score
 
 from methodlib.data.clutter import box_masks, clutter_images, digit_boxes, digit_corners
 from methodlib.metrics.adaptive import mean_box_auroc, pixel_maps
-from methodlib.models.adaptive_resnet import ACTRule, AdaptiveResNet, PACTRule
+from methodlib.models.adaptive_resnet import ACTRule, AdaptiveResNet, HaltingUnit, PACTRule
 
 
 def digits(n: int, seed: int = 0) -> np.ndarray:
@@ -133,6 +133,48 @@ def test_flops_match_a_hand_count(halting, bias, units_run):
     from methodlib.models.stats import count_flops
 
     assert count_flops(net, (1, 8, 8)) == expected
+
+
+class FixedHalting(HaltingUnit):
+    """A halting unit whose logit is a fixed (H, W) map: +20 halts a position, −20 runs on."""
+
+    def __init__(self, width: int, logit: torch.Tensor):
+        super().__init__(width, spatial=True)
+        self.logit = logit
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.logit.expand(len(x), 1, *self.logit.shape)
+
+
+def test_sact_flops_count_the_first_convolution_on_the_dilated_mask():
+    """After unit 1 of a 6 × 6 group only a corner position and an inner 2 × 2 block go on
+    (5 of 36): the reference (mfigurnov/sact, `cifar_model.residual`) spends each later
+    unit's second convolution at those 5 positions and its first at the 3 × 3-dilated mask,
+    4 positions around the corner and 16 around the block, 20 in all."""
+    width, side = 4, 6
+    net = AdaptiveResNet((1, 24, 24), 10, halting="sact", width=width, units=3, groups=1).eval()
+    logit = torch.full((side, side), 20.0)
+    logit[0, 0] = -20.0
+    logit[3:5, 3:5] = -20.0
+    net.groups[0].halting = torch.nn.ModuleList(FixedHalting(width, logit) for _ in range(2))
+    net(torch.randn(2, 1, 24, 24))
+    conv, halter = 9 * width * width, (9 * width, width)  # per position; per image
+    units = 2 * conv * side**2 + 2 * conv * (20 + 5)  # unit 1 everywhere; units 2, 3
+    halters = (halter[0] * side**2 + halter[1]) + (halter[0] * 5 + halter[1])
+    expected = net.fixed_macs + units + halters
+    torch.testing.assert_close(net.stats.macs, torch.full((2,), float(expected)))
+
+
+@pytest.mark.parametrize("spatial", [False, True], ids=["act", "sact"])
+def test_halting_scores_do_not_move_with_the_features_scale_and_shift(spatial):
+    """The reference's halting branches batch-normalise what they read (`resnet_act.py`):
+    in training, scaling and shifting each channel of the features leaves the logit alone."""
+    torch.manual_seed(0)
+    unit = HaltingUnit(4, spatial).train()
+    x = torch.randn(8, 4, 5, 5)
+    scale, shift = torch.tensor([3.0, 0.5, 7.0, 2.0]), torch.tensor([1.0, -4.0, 0.0, 9.0])
+    moved = x * scale[:, None, None] + shift[:, None, None]
+    torch.testing.assert_close(unit(moved), unit(x), atol=2e-3, rtol=2e-3)
 
 
 def test_sact_ponder_map_is_the_sum_of_the_groups_maps():
