@@ -52,6 +52,20 @@ from methodlib.methods.pruning.configs import BayesIncrementalConfig
 from methodlib.models import Layers
 
 
+def chunk_loss(
+    nll: torch.Tensor, kl: torch.Tensor, chunk_size: int, kl_weight: float = 1.0
+) -> torch.Tensor:
+    """Chunk k's negative ELBO per example, NLL + β·KL(q ‖ p_k)/|D_k|, with `nll` the mean over
+    examples of D_k (a minibatch's mean estimates it without bias) and `chunk_size` = |D_k|.
+
+    Multiplied by |D_k| it is Σ_{D_k} E_q[−log p(y | x, w)] + β·KL(q ‖ p_k): at β = 1 its
+    minimiser is the q closest in KL to p_k(w)·p(D_k | w), Bayes' rule with the previous
+    posterior as the prior; and where q's family holds the exact posterior (a conjugate model)
+    K chunk-by-chunk updates end where one update on all the data does. β ≠ 1 weights the data
+    by 1/β (β = 0.01: each chunk counts a hundred times), a tempered posterior, not Bayes'."""
+    return nll + kl_weight * kl / chunk_size
+
+
 class BayesIncremental(ClassifierMethod):
     Config = BayesIncrementalConfig
     config: BayesIncrementalConfig
@@ -112,7 +126,7 @@ class BayesIncremental(ClassifierMethod):
         nll = F.cross_entropy(model(x), y)
         if not self.bayes:
             return nll
-        return nll + self.config.kl_weight * total_kl(model) / ctx.n_train
+        return chunk_loss(nll, total_kl(model), ctx.n_train, self.config.kl_weight)
 
     @torch.no_grad()
     def predict_proba(self, model: nn.Module, x: torch.Tensor) -> torch.Tensor:

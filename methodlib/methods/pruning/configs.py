@@ -120,7 +120,12 @@ class BayesIncrementalConfig(MethodConfig):
     seed: int = Field(0, ge=0, description="seed of the random split into chunks")
     prior_std: float = Field(0.1, gt=0, description="σ of the first chunk's prior N(0, σ²)")
     log_sigma_init: float = Field(-4.0, description="initial log σ of every posterior weight")
-    kl_weight: float = Field(1.0, ge=0, description="β in NLL + β·KL/|chunk| (bayes only)")
+    kl_weight: float = Field(
+        1.0,
+        ge=0,
+        description="β in NLL + β·KL/|chunk| (bayes only); 1 is Bayes' rule, other values "
+        "temper the posterior",
+    )
     variational_lr_scale: float = Field(
         10.0,
         gt=0,

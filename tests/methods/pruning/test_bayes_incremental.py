@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,8 +17,18 @@ from torch.distributions import Normal, kl_divergence
 
 from methodlib.errors import RunError
 from methodlib.methods import DataInfo, EpochContext, StepContext
-from methodlib.methods.layers.gaussian_prior import gaussian_kl, gaussian_layers, total_kl
-from methodlib.methods.pruning.bayes_incremental import BayesIncremental, BayesIncrementalConfig
+from methodlib.methods.layers.gaussian_prior import (
+    GaussianPriorLinear,
+    gaussian_kl,
+    gaussian_layers,
+    total_kl,
+)
+from methodlib.methods.pruning.bayes_incremental import (
+    BayesIncremental,
+    BayesIncrementalConfig,
+    chunk_loss,
+)
+from methodlib.spec import load_pipeline
 from methodlib.train import CHECKPOINT, train_run
 from tests.conftest import interrupted_in_epoch, tiny_pipeline
 
@@ -202,3 +213,90 @@ def test_maximum_likelihood_strategies_train_end_to_end(tmp_path, data_root, str
     assert [k for k in stats if k.startswith("accuracy_after")] == [
         f"accuracy_after_chunk_{k}" for k in (1, 2, 3)
     ]
+
+
+def study_bayes_configs() -> dict[str, BayesIncrementalConfig]:
+    """The `bayes` experiments of the incremental study, as pipeline.yaml declares them."""
+    pipeline = load_pipeline(Path(__file__).parents[3] / "pipeline.yaml")
+    return {
+        name: BayesIncrementalConfig(**spec.method.model_dump())
+        for name, spec in pipeline.experiments.items()
+        if spec.study == "incremental" and spec.method.name == "bayes_incremental"
+        if spec.method.strategy == "bayes"
+    }
+
+
+def conjugate_chunks(chunks: int = 5, pairs: int = 6, noise: float = 0.5):
+    """Regression data y = 0.7·x − 0.2 + noise in `chunks` chunks whose inputs come in ±x pairs:
+    Σx = 0 in every chunk, so the exact posterior of (w, b) under a factorised Gaussian prior is
+    factorised too and the mean-field family holds it exactly."""
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(chunks, pairs, generator=g, dtype=torch.float64) * 2 + 0.5
+    x = torch.cat([x, -x], dim=1)
+    y = 0.7 * x - 0.2 + noise * torch.randn(x.shape, generator=g, dtype=torch.float64)
+    return list(zip(x, y, strict=True))
+
+
+def fit_chunk(layer, x, y, noise: float, kl_weight: float) -> None:
+    """Minimise `chunk_loss` with the expected Gaussian NLL in closed form,
+    E_q[(y − wx − b)²] = (y − μ_w x − μ_b)² + σ_w² x² + σ_b², from where q stands."""
+    optimizer = torch.optim.LBFGS(
+        layer.parameters(), max_iter=500, tolerance_grad=1e-12, tolerance_change=1e-14
+    )
+
+    def closure():
+        optimizer.zero_grad()
+        mean = layer.weight[0, 0] * x + layer.bias[0]
+        var = torch.exp(2 * layer.weight_log_sigma[0, 0]) * x**2 + torch.exp(
+            2 * layer.bias_log_sigma[0]
+        )
+        nll = (((y - mean) ** 2 + var) / (2 * noise**2)).mean()
+        loss = chunk_loss(nll, layer.kl(), len(x), kl_weight)
+        loss.backward()
+        return loss
+
+    for _ in range(5):
+        optimizer.step(closure)
+
+
+def sequential_posterior(config: BayesIncrementalConfig, noise: float = 0.5):
+    """Mean and variance of (w, b) after the chunk-by-chunk update: each chunk starts from the
+    previous posterior, which is also its prior."""
+    torch.manual_seed(0)
+    layer = GaussianPriorLinear(1, 1, config.prior_std, config.log_sigma_init).double()
+    for x, y in conjugate_chunks(noise=noise):
+        fit_chunk(layer, x, y, noise, config.kl_weight)
+        layer.set_prior_to_posterior()
+    with torch.no_grad():
+        mean = torch.stack([layer.weight[0, 0], layer.bias[0]])
+        var = torch.exp(2 * torch.stack([layer.weight_log_sigma[0, 0], layer.bias_log_sigma[0]]))
+    return mean, var
+
+
+def exact_posterior(prior_std: float, noise: float = 0.5):
+    """Bayes' rule on all the data at once (Σx = 0: w and b are independent a posteriori)."""
+    x = torch.cat([x for x, _ in conjugate_chunks(noise=noise)])
+    y = torch.cat([y for _, y in conjugate_chunks(noise=noise)])
+    precision = torch.stack([(x**2).sum(), torch.tensor(float(len(x)), dtype=x.dtype)])
+    precision = 1 / prior_std**2 + precision / noise**2
+    mean = torch.stack([(x * y).sum(), y.sum()]) / noise**2 / precision
+    return mean, 1 / precision
+
+
+@pytest.mark.parametrize("experiment", sorted(study_bayes_configs()))
+def test_chunk_by_chunk_update_at_the_study_setting_is_the_all_data_posterior(experiment):
+    """Bayes' rule is sequential: at the study's KL weight the update of `chunk_loss` must end,
+    on a conjugate model, at the posterior of all the data (mean and variance)."""
+    config = study_bayes_configs()[experiment]
+    mean, var = sequential_posterior(config)
+    exact_mean, exact_var = exact_posterior(config.prior_std)
+    torch.testing.assert_close(mean, exact_mean, rtol=1e-5, atol=1e-7)
+    torch.testing.assert_close(var, exact_var, rtol=1e-5, atol=1e-9)
+
+
+def test_a_kl_weight_below_one_is_not_bayes_rule():
+    """β = 0.01 counts every example a hundred times: the posterior variance shrinks ~100-fold."""
+    config = BayesIncrementalConfig(kl_weight=0.01)
+    _, var = sequential_posterior(config)
+    _, exact_var = exact_posterior(config.prior_std)
+    assert torch.all(var < 0.05 * exact_var)
