@@ -308,10 +308,14 @@ COMPARISON_FIELDS = ("effect", "ci_low", "ci_high", "p_value", "exact", "n_a", "
 
 
 def _paired_comparisons(ca: dict[str, Any], cb: dict[str, Any]) -> list[dict[str, Any]]:
-    """A claim's comparisons matched by (metric, a, b) across the two sides."""
+    """A claim's comparisons matched by (metric, a, b) across the two sides; a point of a
+    deep-ensemble-equivalent curve has no `b`, its number of samples stands there."""
 
     def keyed(claim: dict[str, Any]) -> dict[str, dict[str, Any]]:
-        return {f"{c['metric']}: {c['a']} vs {c['b']}": c for c in claim.get("comparisons", [])}
+        return {
+            f"{c['metric']}: {c['a']} vs {c['b'] if 'b' in c else c['samples']}": c
+            for c in claim.get("comparisons", [])
+        }
 
     ka, kb = keyed(ca), keyed(cb)
     return [

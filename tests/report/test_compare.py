@@ -256,3 +256,17 @@ def test_the_comparison_needs_no_torch():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
     )
     assert result.stdout.strip() == "False"
+
+
+def test_a_deep_ensemble_equivalent_point_is_matched_by_its_number_of_samples(tmp_path):
+    def dee(verdict: str, p: float) -> dict:
+        point = {"metric": "dee", "a": "mc_dropout", "samples": 2, "test": "one_sample"}
+        point |= {"effect": -0.5, "p_value": p, "n_a": 3, "n_b": 1, "passed": p < 0.05}
+        return {"name": "dee_below", "study": "s", "verdict": verdict, "comparisons": [point]}
+
+    a = _write(tmp_path / "a", BASE_ROWS, [dee("not shown", 0.2)])
+    b = _write(tmp_path / "b", BASE_ROWS, [dee("holds", 0.01)])
+    (changed,) = compare_reports(read_reports_dir(a), read_reports_dir(b))["claims"]["changed"]
+    (comparison,) = changed["comparisons"]
+    assert comparison["comparison"] == "dee: mc_dropout vs 2"
+    assert (comparison["p_value_A"], comparison["p_value_B"]) == (0.2, 0.01)
