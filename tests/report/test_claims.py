@@ -13,9 +13,9 @@ from methodlib.errors import SpecError
 from methodlib.report import claim_tests
 from methodlib.report.claims import arm_values, evaluate_claim
 from methodlib.report.claims_page import claims_table
-from methodlib.report.tables import COLUMNS
 from methodlib.spec import ClaimSpec, validate_pipeline
 from tests.conftest import TINY_DATASET, tiny_pipeline
+from tests.report.run_tables import run_table
 
 A = [0.101, 0.104, 0.099, 0.103, 0.100]
 B = [0.110, 0.112, 0.108, 0.111, 0.113]
@@ -70,22 +70,7 @@ def test_fewer_than_two_values_are_undecided_not_passed():
 def tidy(
     values: dict[str, list[float] | dict[str, float]], metric: str = "test_calibrated_nll"
 ) -> pd.DataFrame:
-    """The tidy table of runs: a list is seeds 0, 1, ...; a dict maps seed labels to values."""
-    rows = [
-        {
-            "experiment": e,
-            "method": "dense",
-            "dataset": "digits",
-            "model": "lenet300_100",
-            "seed": str(s),
-            "samples": 1,
-            "metric": metric,
-            "value": v,
-        }
-        for e, vs in values.items()
-        for s, v in (vs.items() if isinstance(vs, dict) else enumerate(vs))
-    ]
-    return pd.DataFrame(rows, columns=COLUMNS)
+    return run_table(values, metric)
 
 
 def pipeline():

@@ -25,10 +25,10 @@ from methodlib.report.registration import (
     read_lock,
     registration_state,
 )
-from methodlib.report.tables import COLUMNS
 from methodlib.spec import load_pipeline, validate_pipeline
 from methodlib.workflow import Inputs
 from tests.conftest import TINY_DATASET
+from tests.report.run_tables import run_table
 
 METRIC = "test_calibrated_nll"
 CONFIRMATORY = [3, 4, 5]
@@ -55,21 +55,7 @@ def raw_pipeline(**claim) -> dict:
 
 
 def tidy(seeds: list[int]) -> pd.DataFrame:
-    rows = [
-        {
-            "experiment": e,
-            "method": "dense",
-            "dataset": "digits",
-            "model": "lenet300_100",
-            "seed": str(s),
-            "samples": 1,
-            "metric": METRIC,
-            "value": 0.1 + 0.001 * s,
-        }
-        for e in ("exp", "other")
-        for s in seeds
-    ]
-    return pd.DataFrame(rows, columns=COLUMNS)
+    return run_table({e: {s: 0.1 + 0.001 * s for s in seeds} for e in ("exp", "other")}, METRIC)
 
 
 def git(repo: Path, *args: str) -> str:

@@ -12,8 +12,8 @@ import pytest
 from methodlib.cli import main
 from methodlib.report.claims import evaluate_claims, resolve_arms, write_claims
 from methodlib.report.index import selection_line, write_index
-from methodlib.report.tables import COLUMNS
 from methodlib.spec import validate_pipeline
+from tests.report.run_tables import run_table
 
 LOW = [0.100, 0.101, 0.099, 0.102]
 HIGH = [0.200, 0.202, 0.198, 0.201]
@@ -55,12 +55,7 @@ def pipeline():
 
 
 def tidy(values: dict[str, list[float]]) -> pd.DataFrame:
-    rows = [
-        (e, "dense", "digits", "lenet5", str(s), 1, "test_error", v)
-        for e, vs in values.items()
-        for s, v in enumerate(vs)
-    ]
-    return pd.DataFrame(rows, columns=COLUMNS)
+    return run_table(values, "test_error", model="lenet5")
 
 
 def record(chosen: str) -> dict:
