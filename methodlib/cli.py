@@ -219,6 +219,32 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="the plan's JSON (default: <reports>/power/<study>.json)")
 
     p = command(
+        "seed-budget",
+        _seed_budget,
+        "which claims a CPU budget can power, from the pilot plans (reports/power/*.json) and "
+        "each experiment's seconds per seed (profile_rules.json): a table and a JSON plan",
+    )
+    _pipeline_option(p)
+    p.add_argument("--plans", help="the folder of plans (default: <reports>/power)")
+    p.add_argument(
+        "--profile",
+        default="benchmarks/results/profile_rules.json",
+        help="per-experiment CPU seconds (benchmarks/profile_rules.py)",
+    )
+    p.add_argument(
+        "--wall-seconds", type=float, default=7200.0, help="the wall-time budget of one run"
+    )
+    p.add_argument("--cores", type=int, default=2, help="the cores that run the jobs")
+    p.add_argument(
+        "--utilisation",
+        type=float,
+        default=0.85,
+        help="the share of cores × wall that jobs' CPU seconds fill (the rest: start-up, "
+        "report rules, a core waiting at the end)",
+    )
+    p.add_argument("--out", help="the allocation's JSON (default: <reports>/power/budget.json)")
+
+    p = command(
         "compare-reports",
         _compare_reports,
         "compare two sets of reports: every metric's shift in units of its seed spread, "
@@ -579,6 +605,24 @@ def _power(args) -> None:
     out = args.out or f"{reports}/power/{args.study}.json"
     plan = write_plan(_load(args.pipeline), args.study, metrics, out)
     print(plan_table(plan))
+    print(f"wrote {out}")
+
+
+def _seed_budget(args) -> None:
+    from methodlib.io import write_json
+    from methodlib.paths import reports_dir
+    from methodlib.report import seed_budget
+
+    pipeline = _load(args.pipeline)
+    folder = args.plans or f"{reports_dir(args.pipeline)}/power"
+    plans = seed_budget.read_plans(folder)
+    costs = seed_budget.cost_per_seed(json.loads(Path(args.profile).read_text()))
+    base = {e: len(pipeline.seeds_of(e)) for e in pipeline.experiments}
+    budget = args.wall_seconds * args.cores * args.utilisation
+    allocation = seed_budget.allocate(seed_budget.claim_needs(pipeline, plans), base, costs, budget)
+    print(seed_budget.budget_table(allocation))
+    out = args.out or f"{folder}/budget.json"
+    write_json(out, seed_budget.allocation_record(allocation, args))
     print(f"wrote {out}")
 
 

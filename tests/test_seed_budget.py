@@ -1,0 +1,65 @@
+"""The seed budget: claims granted their needed n cheapest first, within the budget."""
+
+from __future__ import annotations
+
+import pytest
+
+from methodlib.report.seed_budget import ClaimNeed, allocate, budget_table, cost_per_seed
+
+BASE = {"a": 3, "b": 3, "c": 3}
+COST = {"a": 10.0, "b": 100.0, "c": 1.0}
+BASE_COST = 3 * (10 + 100 + 1)
+
+
+def test_a_claim_the_base_powers_costs_nothing():
+    result = allocate([ClaimNeed("x", 2, ("a", "b"))], BASE, COST, BASE_COST)
+    assert result.claims["x"]["granted"] and result.claims["x"]["status"].startswith("powered by")
+    assert result.cpu_seconds == BASE_COST
+
+
+def test_cheapest_claims_first_and_the_budget_holds():
+    needs = [
+        ClaimNeed("dear", 5, ("b",)),
+        ClaimNeed("cheap", 10, ("c",)),
+        ClaimNeed("mid", 6, ("a",)),
+    ]
+    # cheap: 7 × 1 = 7, mid: 3 × 10 = 30, dear: 2 × 100 = 200; a budget for the first two only
+    result = allocate(needs, BASE, COST, BASE_COST + 40)
+    granted = {n for n, c in result.claims.items() if c["granted"]}
+    assert granted == {"cheap", "mid"}
+    assert result.seeds == {"a": 6, "b": 3, "c": 10}
+    assert "needs n ≈ 5" in result.claims["dear"]["status"]
+    assert result.cpu_seconds == BASE_COST + 37 <= BASE_COST + 40
+
+
+def test_shared_experiments_are_paid_once():
+    needs = [ClaimNeed("first", 6, ("a",)), ClaimNeed("second", 6, ("a", "c"))]
+    result = allocate(needs, BASE, COST, BASE_COST + 33)
+    # first costs 30; second then costs only c's 3 extra seeds
+    assert all(c["granted"] for c in result.claims.values())
+    assert result.claims["second"]["cost_cpu_seconds"] == 3.0
+
+
+def test_no_plan_and_no_timing_are_never_granted():
+    needs = [ClaimNeed("blind", None, ("a",), "no pilot runs"), ClaimNeed("untimed", 4, ("z",))]
+    result = allocate(needs, {**BASE, "z": 3}, COST, 1e9)
+    assert not result.claims["blind"]["granted"]
+    assert result.claims["blind"]["status"] == "no pilot runs"
+    assert result.claims["untimed"]["status"] == "no timing for z"
+    assert "blind" in budget_table(result)
+
+
+def test_cost_per_seed_reads_the_profile():
+    profile = {
+        "per_experiment": {
+            "a": {
+                "train_run": {"seeds": 2, "cpu_seconds": 20.0},
+                "evaluate_run": {"seeds": 2, "cpu_seconds": 4.0},
+            },
+            "none": {
+                "train_run": {"seeds": 0, "cpu_seconds": 0.0},
+                "evaluate_run": {"seeds": 0, "cpu_seconds": 0.0},
+            },
+        }
+    }
+    assert cost_per_seed(profile) == pytest.approx({"a": 12.0})
