@@ -217,6 +217,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("study", help="the study whose claims to plan")
     p.add_argument("--metrics", help="the tidy table (default: <reports>/metrics.csv)")
     p.add_argument("--out", help="the plan's JSON (default: <reports>/power/<study>.json)")
+    _selections_option(p)
 
     p = command(
         "seed-budget",
@@ -603,7 +604,9 @@ def _power(args) -> None:
     reports = reports_dir(args.pipeline)
     metrics = args.metrics or f"{reports}/metrics.csv"
     out = args.out or f"{reports}/power/{args.study}.json"
-    plan = write_plan(_load(args.pipeline), args.study, metrics, out)
+    pipeline = _load(args.pipeline)
+    selections = _selection_records(pipeline, args)
+    plan = write_plan(pipeline, args.study, metrics, out, selections)
     print(plan_table(plan))
     print(f"wrote {out}")
 

@@ -11,6 +11,7 @@ that decide a claim also choose its size.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ import pandas as pd
 from methodlib.errors import RunError
 from methodlib.io import write_json
 from methodlib.report import power
-from methodlib.report.claims import evaluate_claim
+from methodlib.report.claims import evaluate_claim, resolve_arms
 from methodlib.report.tables import read_tidy
 from methodlib.spec import ClaimSpec, Pipeline
 
@@ -37,16 +38,29 @@ def _pilot_seeds(record: dict[str, Any]) -> list[str]:
     return sorted(seeds, key=lambda s: [int(x) for x in s.split("+")])
 
 
-def plan_claim(pipeline: Pipeline, name: str, claim: ClaimSpec, tidy: pd.DataFrame) -> dict:
-    """One claim's plan: its pilot seeds, each comparison's power and the n the claim needs."""
-    record = evaluate_claim(pipeline, claim, tidy, pilot_only=True)
+def plan_claim(
+    pipeline: Pipeline,
+    name: str,
+    claim: ClaimSpec,
+    tidy: pd.DataFrame,
+    selections: Mapping[str, dict[str, Any]] | None = None,
+) -> dict:
+    """One claim's plan: its pilot seeds, each comparison's power and the n the claim needs.
+    An arm naming a selection is planned on the member the selection chose (as the claim will
+    be decided on it); a selection that has not run leaves the claim unplanned, with a note."""
+    resolved, chosen = resolve_arms(pipeline, claim, selections or {})
+    record = evaluate_claim(pipeline, resolved, tidy, pilot_only=True)
     comparisons = [
         {**{k: c[k] for k in COMPARISON_FIELDS if k in c}, **c["power"]}
         for c in record["comparisons"]
     ]
     pilot = _pilot_seeds(record)
     note = None
-    if not pilot:
+    not_run = [arm for arm, member in chosen.items() if member is None]
+    if not_run:
+        note = "; ".join(f"selection {arm} has not run" for arm in not_run)
+        comparisons, record["needed_n"] = [], None
+    elif not pilot:
         note = (
             f"no pilot runs: run seeds outside claims.{name}.seeds to plan from"
             if claim.seeds
@@ -66,8 +80,14 @@ def plan_claim(pipeline: Pipeline, name: str, claim: ClaimSpec, tidy: pd.DataFra
     }
 
 
-def plan_study(pipeline: Pipeline, study: str, tidy: pd.DataFrame) -> dict[str, Any]:
-    """The plan of every claim of `study`; refused when no claim has a pilot to plan from."""
+def plan_study(
+    pipeline: Pipeline,
+    study: str,
+    tidy: pd.DataFrame,
+    selections: Mapping[str, dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """The plan of every claim of `study` (`selections`: the selections' records by name, for
+    arms naming one); refused when no claim has a pilot to plan from."""
     if study not in pipeline.study_names():
         raise RunError(
             f"study {study!r} is not in the pipeline file; its studies: "
@@ -76,7 +96,7 @@ def plan_study(pipeline: Pipeline, study: str, tidy: pd.DataFrame) -> dict[str, 
     claims = {n: c for n, c in pipeline.claims.items() if c.study == study}
     if not claims:
         raise RunError(f"study {study!r} declares no claims (`claims:` with `study: {study}`)")
-    plans = [plan_claim(pipeline, name, claim, tidy) for name, claim in claims.items()]
+    plans = [plan_claim(pipeline, n, c, tidy, selections) for n, c in claims.items()]
     if not any(p["pilot_seeds"] for p in plans):
         raise RunError(
             f"study {study!r}: no pilot runs to plan from. `methodlib power` plans from the "
@@ -127,9 +147,14 @@ def plan_table(plan: dict[str, Any]) -> str:
 
 
 def write_plan(
-    pipeline: Pipeline, study: str, metrics_csv: str | Path, out: str | Path
+    pipeline: Pipeline,
+    study: str,
+    metrics_csv: str | Path,
+    out: str | Path,
+    selections: Mapping[str, dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """Plan the study's claims from the tidy table and write the plan's JSON atomically."""
-    plan = {"metrics": str(metrics_csv), **plan_study(pipeline, study, read_tidy(metrics_csv))}
+    tidy = read_tidy(metrics_csv)
+    plan = {"metrics": str(metrics_csv), **plan_study(pipeline, study, tidy, selections)}
     write_json(out, plan)
     return plan

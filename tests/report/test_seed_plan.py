@@ -77,3 +77,15 @@ def test_the_command_prints_the_table_and_writes_the_json(tmp_path, capsys):
     assert "claim (every comparison)" in printed and str(out) in printed
     assert main([*args[:1], "nope", *args[2:], "--out", str(out)]) == 1
     assert "study 'nope' is not in the pipeline file" in capsys.readouterr().err
+
+
+def test_a_claim_naming_a_selection_is_planned_on_its_chosen_member():
+    from tests.report.test_selections_in_reports import RESULTS, record
+    from tests.report.test_selections_in_reports import pipeline as selection_pipeline
+
+    plan = plan_study(selection_pipeline(), "base", RESULTS, selections={"pick": record("fast")})
+    (claim,) = plan["claims"]
+    assert claim["note"] is None and claim["pilot_seeds"] == ["0", "1", "2", "3"]
+    assert {(c["a"], c["b"]) for c in claim["comparisons"]} == {("fast", "baseline")}
+    unselected = plan_study(selection_pipeline(), "base", RESULTS, selections={})
+    assert unselected["claims"][0]["note"] == "selection pick has not run"
