@@ -243,6 +243,12 @@ def _parser() -> argparse.ArgumentParser:
         help="the share of cores × wall that jobs' CPU seconds fill (the rest: start-up, "
         "report rules, a core waiting at the end)",
     )
+    p.add_argument(
+        "--first-seed",
+        type=int,
+        default=100,
+        help="the first confirmatory seed (above every pilot seed, so pilots decide nothing)",
+    )
     p.add_argument("--out", help="the allocation's JSON (default: <reports>/power/budget.json)")
 
     p = command(
@@ -619,6 +625,7 @@ def _seed_budget(args) -> None:
     pipeline = _load(args.pipeline)
     folder = args.plans or f"{reports_dir(args.pipeline)}/power"
     plans = seed_budget.read_plans(folder)
+    seed_budget.check_first_seed(plans, args.first_seed)
     costs = seed_budget.cost_per_seed(json.loads(Path(args.profile).read_text()))
     base = {e: len(pipeline.seeds_of(e)) for e in pipeline.experiments}
     budget = args.wall_seconds * args.cores * args.utilisation

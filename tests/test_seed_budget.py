@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from methodlib.report.seed_budget import ClaimNeed, allocate, budget_table, cost_per_seed
+from methodlib.errors import RunError
+from methodlib.report.seed_budget import (
+    ClaimNeed,
+    allocate,
+    budget_table,
+    check_first_seed,
+    confirmatory_seeds,
+    cost_per_seed,
+)
 
 BASE = {"a": 3, "b": 3, "c": 3}
 COST = {"a": 10.0, "b": 100.0, "c": 1.0}
@@ -63,3 +71,19 @@ def test_cost_per_seed_reads_the_profile():
         }
     }
     assert cost_per_seed(profile) == pytest.approx({"a": 12.0})
+
+
+def test_confirmatory_seeds_start_past_the_pilot_and_each_claim_gets_what_all_its_arms_run():
+    needs = [ClaimNeed("cheap", 10, ("c",)), ClaimNeed("both", 5, ("b", "c"))]
+    result = allocate(needs, BASE, COST, BASE_COST + 7)  # cheap only: both would cost 200 more
+    seeds = confirmatory_seeds(result, first=100)
+    assert seeds["experiments"]["c"] == list(range(100, 110))
+    assert seeds["experiments"]["a"] == [100, 101, 102]
+    assert seeds["claims"] == {"cheap": list(range(100, 110)), "both": [100, 101, 102]}
+
+
+def test_confirmatory_seeds_may_not_overlap_a_pilot():
+    plans = [{"study": "s", "claims": [{"name": "x", "pilot_seeds": ["0", "1", "7+8"]}]}]
+    check_first_seed(plans, 9)
+    with pytest.raises(RunError, match="--first-seed 9 or more"):
+        check_first_seed(plans, 8)

@@ -107,6 +107,22 @@ def allocate(
     return result
 
 
+def confirmatory_seeds(allocation: Allocation, first: int) -> dict[str, dict[str, list[int]]]:
+    """The seeds to register: each experiment runs `first`, `first` + 1, … up to its allocated
+    count, and each claim is decided on the seeds every one of its experiments runs.
+
+    Confirmatory seeds start past the pilot's (`first` above every pilot seed), so the runs
+    that sized a claim never decide it; a claim not granted its n is registered at what its
+    experiments run anyway, where it is decided as underpowered rather than dropped."""
+    experiments = {e: list(range(first, first + n)) for e, n in allocation.seeds.items()}
+    claims = {
+        name: list(range(first, first + min(allocation.seeds[e] for e in c["experiments"])))
+        for name, c in allocation.claims.items()
+        if c["experiments"]
+    }
+    return {"experiments": experiments, "claims": claims}
+
+
 def _record(need: ClaimNeed, status: str, granted: bool, cost: float = 0.0) -> dict[str, Any]:
     return {
         "needed_n": need.needed_n,
@@ -159,6 +175,23 @@ def read_plans(folder: str | Path) -> list[dict[str, Any]]:
     return [plan for plan in plans if "study" in plan]  # not an allocation written here
 
 
+def check_first_seed(plans: list[dict[str, Any]], first: int) -> None:
+    """Refuse confirmatory seeds that overlap a pilot: a seed that sized a claim must not
+    also decide it (a pilot seed "0+1" names the members of a deep ensemble)."""
+    pilot = {
+        int(part)
+        for plan in plans
+        for claim in plan["claims"]
+        for seed in claim["pilot_seeds"]
+        for part in str(seed).split("+")
+    }
+    if pilot and first <= max(pilot):
+        raise RunError(
+            f"--first-seed {first}: the pilots ran seeds up to {max(pilot)}; confirmatory "
+            f"seeds must start above them (--first-seed {max(pilot) + 1} or more)"
+        )
+
+
 def budget_table(allocation: Allocation) -> str:
     """Claims by what the budget does for them, then the totals."""
     rows = [("claim", "needed n", "extra CPU s", "status")]
@@ -190,4 +223,6 @@ def allocation_record(allocation: Allocation, args: Any) -> dict[str, Any]:
         "cpu_seconds": round(allocation.cpu_seconds, 1),
         "claims": allocation.claims,
         "seeds": allocation.seeds,
+        "first_confirmatory_seed": args.first_seed,
+        "confirmatory_seeds": confirmatory_seeds(allocation, args.first_seed),
     }
