@@ -657,6 +657,12 @@ class Pipeline(StrictModel):
     """A whole pipeline file after validation, with defaults merged and sweeps expanded."""
 
     seeds: list[NonNegativeInt] = Field([0], min_length=1)
+    confirmatory_from: NonNegativeInt | None = Field(
+        None,
+        description="every seed from this one up is confirmatory: a claim without its own "
+        "`seeds` is decided on the seeds at or above it that all its arms run (registered in "
+        "claims.lock before they run); the seeds below it are the pilot that sized the claims",
+    )
     defaults: DefaultsSpec = DefaultsSpec()
     datasets: dict[Name, DatasetSpec] = Field(min_length=1)
     studies: dict[Name, StudySpec] = {}
@@ -908,7 +914,42 @@ def validate_pipeline(
         problems += _check_early_stopping(pipeline)
     if problems or pipeline is None:
         raise SpecError(source, [_with_file(p, files or {}) for p in problems])
+    pipeline, problems = _confirmatory_seeds(pipeline)
+    if problems:
+        raise SpecError(source, [_with_file(p, files or {}) for p in problems])
     return pipeline
+
+
+def _claim_experiments(p: Pipeline, claim: ClaimSpec) -> list[str]:
+    """The experiments whose runs a claim reads: its arms', a selection's every member."""
+    names = []
+    for arm in claim.arms():
+        experiment = split_arm(arm)[0]
+        names += p.selections[experiment].members if experiment in p.selections else [experiment]
+    return names
+
+
+def _confirmatory_seeds(p: Pipeline) -> tuple[Pipeline, list[str]]:
+    """With `confirmatory_from`, each claim without its own `seeds` gets the seeds at or above
+    it that every experiment it reads runs; a claim left with fewer than two is refused (no
+    test decides on one seed). A claim's own `seeds` always win."""
+    if p.confirmatory_from is None:
+        return p, []
+    claims, problems = dict(p.claims), []
+    for name, claim in p.claims.items():
+        if claim.seeds:
+            continue
+        shared = set.intersection(*(set(p.seeds_of(e)) for e in _claim_experiments(p, claim)))
+        seeds = sorted(s for s in shared if s >= p.confirmatory_from)
+        if len(seeds) < 2:
+            problems.append(
+                f"claims.{name}: confirmatory_from is {p.confirmatory_from}, but the seeds at "
+                f"or above it that all its arms run are {seeds}; a test needs at least two "
+                "(add seeds to its experiments, or give the claim its own `seeds`)"
+            )
+            continue
+        claims[name] = claim.model_copy(update={"seeds": seeds})
+    return p.model_copy(update={"claims": claims}), problems
 
 
 def _valid_part(

@@ -688,3 +688,27 @@ def test_early_stopping_from_the_defaults_is_checked_against_each_experiments_lo
         f"experiments.{name}.training.early_stopping.by" for name in ["conv", *SWEEP_POINTS]
     }
     assert_problem(problems, "experiments.conv", "(it logs val_nll, val_accuracy;")
+
+
+def test_confirmatory_from_gives_each_claim_the_seeds_all_its_arms_run_above_it():
+    """One line registers a whole pipeline's confirmatory design: the seeds below
+    `confirmatory_from` are the pilot, the rest decide; a claim's own seeds win, and a claim
+    left with fewer than two confirmatory seeds is refused before anything runs."""
+    claim = {"statement": "lr 0.1 beats 0.02", "metrics": ["test_error"], "study": "smoke"}
+    claim["paper"] = "Table 1"
+    raw = edited(
+        {
+            "seeds": [0, 1, 100, 101, 102],
+            "confirmatory_from": 100,
+            "experiments.mlp.seeds": [0, 100, 101],
+            "claims.sweep": {**claim, "order": SWEEP_POINTS},
+            "claims.mixed": {**claim, "order": ["mlp", SWEEP_POINTS[0]]},
+            "claims.own": {**claim, "order": SWEEP_POINTS, "seeds": [101, 102]},
+        }
+    )
+    claims = validate_pipeline(raw).claims
+    assert claims["sweep"].seeds == [100, 101, 102]
+    assert claims["mixed"].seeds == [100, 101]
+    assert claims["own"].seeds == [101, 102]
+    raw["experiments"]["mlp"]["seeds"] = [0, 1, 100]
+    assert_problem(problems_of(raw), "claims.mixed", "confirmatory_from is 100", "[100]")
