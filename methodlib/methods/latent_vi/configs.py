@@ -181,6 +181,10 @@ class SIVampPriorConfig(LatentVAEConfig, SemiImplicitPriorFields):
     implementation: ClassVar[str] = "methodlib.methods.latent_vi.dsivi:SIVampPrior"
     metrics: ClassVar[tuple[str, ...]] = (*LatentVAEConfig.metrics, *PRIOR_METRICS)
 
+    bound_examples: PositiveInt = Field(
+        100, description="draws z ~ p(z) on which the sandwich on log p(z) is reported"
+    )
+
 
 class RobustVAEConfig(LatentVAEConfig):
     name: Literal["robust_vae"] = "robust_vae"
