@@ -723,7 +723,13 @@ class Pipeline(StrictModel):
             "experiment": name,
             "dataset": {"name": exp.dataset, **trigger_fields(self.datasets[exp.dataset])},
             "model": exp.model,
-            "method": exp.method.model_dump(mode="json"),
+            "method": {
+                k: v
+                for k, v in exp.method.model_dump(mode="json").items()
+                if not (
+                    k in exp.method.untriggered_defaults and v == exp.method.untriggered_defaults[k]
+                )
+            },
             "training": trigger_fields(exp.training),
             "init_from": exp.init_from,
         }

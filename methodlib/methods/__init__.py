@@ -50,6 +50,7 @@ from methodlib.methods.latent_vi.configs import (
     GaussianVAEConfig,
     IWHVIConfig,
     RobustVAEConfig,
+    SIVampPriorConfig,
     SIVIConfig,
     VampPriorConfig,
 )
@@ -105,6 +106,7 @@ METHOD_CONFIGS: dict[str, type[MethodConfig]] = {
         SIVIConfig,
         IWHVIConfig,
         DSIVIConfig,
+        SIVampPriorConfig,
         RobustVAEConfig,
         DirichletVAEConfig,
         VMFVAEConfig,

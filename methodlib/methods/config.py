@@ -49,6 +49,10 @@ class MethodConfig(BaseModel):
     is its config hash, so without it the old runs would still look current): a revision above
     1 enters the hash of every experiment of the method and reruns them. Say in a comment
     beside it what each revision changed."""
+    untriggered_defaults: ClassVar[dict[str, object]] = {}
+    """Fields added after the method's results were published, with their defaults: left out
+    of the config hash while they hold them (as `spec.DEFAULT_NOT_A_TRIGGER` for datasets and
+    training), so that adding an option does not rerun every experiment of the method."""
 
     @classmethod
     def method_name(cls) -> str:

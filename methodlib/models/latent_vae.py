@@ -1,11 +1,13 @@
 """The small fully connected networks of the latent-variable VAEs (`methods/latent_vi/`): an
-encoder q(z | x), optionally semi-implicit (its mean also reads a noise ψ ~ N(0, I)), a
-Bernoulli decoder p(x | z), and the optional parts some methods ask for: IWHVI's reverse model
+encoder q(z | x), optionally semi-implicit (it also reads a noise ψ ~ N(0, I)), a Bernoulli
+decoder p(x | z), and the optional parts some methods ask for: IWHVI's reverse model
 τ(ψ | x, z), the VampPrior's pseudo-inputs and DSIVI's generator of pseudo-inputs.
 
-The x-dependent trunk h(x) is computed once per example; only the small heads see ψ, so the
-K + 1 evaluations of q(z | x, ψ_k) that the semi-implicit bounds need cost K small matrix
-products, not K passes of the encoder."""
+The semi-implicit encoder is the reference's (artsobolev/IWHVI, `HierarchicalVAE._q_decoder`):
+ψ enters every hidden layer, added to its pre-activation through a weight of its own, and the
+heads of the mean and of the log variance read [h, ψ]. Only the first layer's x part is
+computed once per example (`features`); the K + 1 evaluations of q(z | x, ψ_k) that the
+semi-implicit bounds need each run the rest (`encode`)."""
 
 from __future__ import annotations
 
@@ -26,12 +28,33 @@ def _mlp(sizes: list[int]) -> nn.Sequential:
     return nn.Sequential(*layers)
 
 
+class ReverseModel(nn.Module):
+    """IWHVI's τ(ψ | x, z) = N(mean, diag exp(log variance)) as the reference builds it
+    (`_tau_proposal`): x and z each through a weight into the first hidden layer, a second
+    hidden layer, then the two heads; it reads the image itself, not the encoder's features,
+    so its own gradient (DReG) and the encoder's stay apart."""
+
+    def __init__(self, d: int, latent_dim: int, hidden: int, noise_dim: int, max_log_var: float):
+        super().__init__()
+        self.x_layer = nn.Linear(d, hidden)
+        self.z_layer = nn.Linear(latent_dim, hidden, bias=False)
+        self.hidden_layer = nn.Linear(hidden, hidden)
+        self.head = nn.Linear(hidden, 2 * noise_dim)
+        self.max_log_var = max_log_var
+
+    def forward(self, x: torch.Tensor, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(mean, log variance) for flat images `x` (B, D) and `z` (..., B, latent)."""
+        a = torch.relu(self.x_layer(x) + self.z_layer(z))
+        mean, log_var = self.head(torch.relu(self.hidden_layer(a))).chunk(2, -1)
+        return mean, log_var.clamp(-self.max_log_var, self.max_log_var)
+
+
 class LatentVAENets(nn.Module):
     """Encoder, decoder and the optional reverse model and pseudo-inputs.
 
-    `encode(h, psi)` gives the Gaussian q(z | x, ψ) as (mean, log variance); its variance
-    depends on x alone (as in SIVI, Yin & Zhou 2018), its mean on x and ψ. With
-    `noise_dim = 0` the encoder is the usual Gaussian one."""
+    `encode(h, psi)` gives the Gaussian q(z | x, ψ) as (mean, log variance), both depending
+    on x and ψ (see the module docstring). With `noise_dim = 0` the encoder is the usual
+    Gaussian one, two hidden layers and the two heads."""
 
     def __init__(
         self,
@@ -50,38 +73,46 @@ class LatentVAENets(nn.Module):
         self.input_shape = tuple(input_shape)
         d = math.prod(input_shape)
         self.latent_dim, self.noise_dim, self.max_log_var = latent_dim, noise_dim, max_log_var
-        self.trunk = nn.Sequential(_mlp([d, hidden, hidden]), nn.ReLU())
-        small = max(hidden // 2, 1)
-        self.mean_head = (
-            _mlp([hidden + noise_dim, small, latent_dim])
-            if noise_dim
-            else nn.Linear(hidden, latent_dim)
-        )
-        self.log_var_head = nn.Linear(hidden, latent_dim)
+        self.input_layer = nn.Linear(d, hidden)
+        self.hidden_layer = nn.Linear(hidden, hidden)
+        self.mean_head = nn.Linear(hidden + noise_dim, latent_dim)
+        self.log_var_head = nn.Linear(hidden + noise_dim, latent_dim)
         self.decoder = _mlp([latent_dim, hidden, hidden, d])
-        self.reverse = _mlp([hidden + latent_dim, small, 2 * noise_dim]) if reverse else None
+        self.noise_layers = (
+            nn.ModuleList([nn.Linear(noise_dim, hidden, bias=False) for _ in range(2)])
+            if noise_dim
+            else None
+        )
+        self.reverse = (
+            ReverseModel(d, latent_dim, hidden, noise_dim, max_log_var) if reverse else None
+        )
         self.pseudo = nn.Parameter(torch.randn(pseudo_inputs, d) * 0.1) if pseudo_inputs else None
         self.prior_noise = prior_noise
         self.prior_generator = _mlp([prior_noise, hidden, d]) if prior_noise else None
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
-        return self.trunk(x.flatten(1))
+        """The x part of the first hidden layer's pre-activation, (B, hidden): what every
+        draw of ψ shares."""
+        return self.input_layer(x.flatten(1))
 
     def encode(
         self, h: torch.Tensor, psi: torch.Tensor | None = None
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """q(z | x, ψ) of features `h` (B, H) and noise `psi` (..., B, noise_dim): mean of shape
-        (..., B, latent) and log variance (B, latent)."""
-        log_var = self.log_var_head(h).clamp(-self.max_log_var, self.max_log_var)
+        """q(z | x, ψ) of features `h` (B, H) and noise `psi` (..., B, noise_dim): mean and log
+        variance of shape (..., B, latent) ((B, latent) without ψ)."""
         if psi is None:
-            return self.mean_head(h), log_var
-        return self.mean_head(torch.cat([h.expand(*psi.shape[:-1], -1), psi], -1)), log_var
+            out = torch.relu(self.hidden_layer(torch.relu(h)))
+        else:
+            first, second = self.noise_layers
+            a = torch.relu(h + first(psi))
+            a = torch.relu(self.hidden_layer(a) + second(psi))
+            out = torch.cat([a, psi], -1)
+        log_var = self.log_var_head(out).clamp(-self.max_log_var, self.max_log_var)
+        return self.mean_head(out), log_var
 
-    def reverse_model(self, h: torch.Tensor, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """τ(ψ | x, z) = N(mean, diag exp(log variance)), for `z` of shape (..., B, latent)."""
-        out = self.reverse(torch.cat([h.expand(*z.shape[:-1], -1), z], -1))
-        mean, log_var = out.chunk(2, -1)
-        return mean, log_var.clamp(-self.max_log_var, self.max_log_var)
+    def reverse_model(self, x: torch.Tensor, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """τ(ψ | x, z) for images `x` (B, ...) and `z` (..., B, latent)."""
+        return self.reverse(x.flatten(1), z)
 
     def pseudo_images(self) -> torch.Tensor:
         """The VampPrior's pseudo-inputs as images in [0, 1]."""

@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from methodlib.methods.base import DataInfo
+from methodlib.methods.base import DataInfo, StepContext
 from methodlib.methods.generative_base import GenerativeMethod, fixed_rng
 from methodlib.methods.latent_vi.configs import LatentVAEConfig
 from methodlib.models import MODELS
@@ -92,15 +92,33 @@ class LatentVAE(GenerativeMethod):
         nets = MODELS[self.model_name]
         return nets(self.info.input_shape, self.info.n_classes, self.layers(), **self.net_options())
 
-    def bound(self, model: nn.Module, x: torch.Tensor) -> torch.Tensor:
-        """The training lower bound on log p(x) of each binary image, shape (B,)."""
+    def bound(self, model: nn.Module, x: torch.Tensor, kl: float = 1.0) -> torch.Tensor:
+        """The lower bound on log p(x) of each binary image, shape (B,), with log p(z) −
+        log q̂(z | x) weighted by `kl` (1: the bound itself; below 1 in the warm-up)."""
         raise NotImplementedError
 
     def log_weights(self, model: nn.Module, x: torch.Tensor, samples: int) -> torch.Tensor:
         """log p(x, z_s) − log q̂(z_s | x) for `samples` draws z_s ~ q(z | x): (samples, B)."""
         raise NotImplementedError
 
+    def kl_weight(self, ctx: StepContext) -> float:
+        """The warm-up's weight of log p(z) − log q̂(z | x) at this step: rising linearly from
+        0 to 1 over the first `kl_warmup` of training, then 1."""
+        warmup = self.config.kl_warmup
+        return 1.0 if ctx.progress >= warmup else ctx.progress / warmup
+
+    def scheduled_bound(self, model: nn.Module, x: torch.Tensor, ctx: StepContext) -> torch.Tensor:
+        """The training bound at this step of the schedules (the warm-up; the semi-implicit
+        encoders' K), shape (B,)."""
+        return self.bound(model, x, self.kl_weight(ctx))
+
+    def loss(
+        self, model: nn.Module, x: torch.Tensor, y: torch.Tensor, ctx: StepContext
+    ) -> torch.Tensor:
+        return -self.scheduled_bound(model, binarise(x), ctx).mean()
+
     def losses(self, model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+        """The negative bound itself (no warm-up, the final K): the validation loss."""
         return -self.bound(model, binarise(x))
 
     def log_likelihood(self, model: nn.Module, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:

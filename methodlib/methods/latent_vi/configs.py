@@ -1,11 +1,11 @@
 """Config models of the latent-variable VAE family (`gaussian_vae`, `vampprior`, `sivi`,
-`iwhvi`, `dsivi`, `robust_vae`), torch-free: see `methodlib.methods.config`."""
+`iwhvi`, `dsivi`, `si_vampprior`, `robust_vae`), torch-free: see `methodlib.methods.config`."""
 
 from __future__ import annotations
 
 from typing import ClassVar, Literal
 
-from pydantic import Field, PositiveInt
+from pydantic import BaseModel, Field, NonNegativeInt, PositiveInt, model_validator
 
 from methodlib.methods.config import GenerativeConfig
 
@@ -31,6 +31,16 @@ class LatentVAEConfig(GenerativeConfig):
     eval_examples: PositiveInt | None = Field(
         None, description="score `test_ll` on the first this many test images (None: all)"
     )
+    kl_warmup: float = Field(
+        0.0,
+        ge=0,
+        lt=1,
+        description="share of training (`training.epochs`) over which the weight of "
+        "log p(z) − log q(z | x) in the training bound rises linearly from 0 to 1 (the "
+        "reference's one-cycle `q_kl_warm_up_fraction`); validation and test use weight 1",
+    )
+
+    untriggered_defaults: ClassVar[dict[str, object]] = {"kl_warmup": 0.0}
 
 
 class GaussianVAEConfig(LatentVAEConfig):
@@ -57,9 +67,25 @@ class SIVIConfig(LatentVAEConfig):
         "logq_gap_drop_10_100",
     )
 
+    revision: ClassVar[int] = 2  # 2: ψ in every encoder layer and the variance (issue 31)
+
     noise_dim: PositiveInt = Field(8, le=512, description="dimension of the mixing noise ψ")
     k: PositiveInt = Field(
-        10, le=10_000, description="ψ draws of the bound on log q(z | x) in training"
+        10,
+        le=10_000,
+        description="ψ draws of the bound on log q(z | x) in training (the last K of "
+        "`k_schedule` where there is one) and in the validation loss",
+    )
+    untriggered_defaults: ClassVar[dict[str, object]] = {
+        **LatentVAEConfig.untriggered_defaults,
+        "k_schedule": None,
+    }
+
+    k_schedule: list[tuple[NonNegativeInt, NonNegativeInt]] | None = Field(
+        None,
+        description="[epoch, K] pairs: training draws K ψ from that (0-based) epoch on, as "
+        "the reference's `train_iwhvi_samples_step_schedule`; K = 0 is the HVM bound. It "
+        "starts at epoch 0 and ends on K = `k` (None: K = `k` throughout)",
     )
     eval_k: PositiveInt = Field(
         10, le=10_000, description="ψ draws of the bound on log q(z | x) inside `test_ll`"
@@ -67,6 +93,30 @@ class SIVIConfig(LatentVAEConfig):
     bound_examples: PositiveInt = Field(
         100, description="test images on which the sandwich on log q(z | x) is reported"
     )
+
+    @model_validator(mode="after")
+    def _schedule_ends_on_k(self) -> SIVIConfig:
+        schedule = self.k_schedule
+        if schedule is None:
+            return self
+        epochs = [epoch for epoch, _ in schedule]
+        if not schedule or epochs[0] != 0 or epochs != sorted(set(epochs)):
+            raise ValueError(
+                f"method.k_schedule is {schedule}: give [epoch, K] pairs in increasing "
+                "epochs, the first at epoch 0"
+            )
+        if schedule[-1][1] != self.k:
+            raise ValueError(
+                f"method.k_schedule ends on K = {schedule[-1][1]} but method.k is {self.k}: "
+                "k is the K training ends on and validation uses; make them agree"
+            )
+        return self
+
+    def k_at(self, epoch: int) -> int:
+        """K of the training bound in `epoch` (0-based)."""
+        if self.k_schedule is None:
+            return self.k
+        return [k for start, k in self.k_schedule if start <= epoch][-1]
 
 
 class IWHVIConfig(SIVIConfig):
@@ -79,6 +129,14 @@ class IWHVIConfig(SIVIConfig):
         "iwhvi10_sivi100_margin",
     )
 
+    revision: ClassVar[int] = 2  # 2: τ reads x and z through two layers; DReG (issue 31)
+
+    tau_gradient: Literal["dreg", "plain"] = Field(
+        "dreg",
+        description="gradient of τ's parameters: `dreg`, the doubly reparameterised estimator "
+        "of the reference (`--tau_use_dreg`), or `plain`, the bound's own reparameterised "
+        "gradient; the encoder and decoder take the plain gradient either way",
+    )
     tau_fit: float = Field(
         0.0,
         ge=0,
@@ -87,18 +145,12 @@ class IWHVIConfig(SIVIConfig):
     )
 
 
-class DSIVIConfig(SIVIConfig):
-    """SIVI's semi-implicit encoder with a semi-implicit VampPrior (Molchanov et al. 2019)."""
+PRIOR_METRICS = ("prior_gap_k*", "prior_gap_drop_1_10", "prior_gap_drop_10_100")
+"""The semi-implicit VampPrior's sandwich on log p(z) (`dsivi.SemiImplicitPrior`)."""
 
-    name: Literal["dsivi"] = "dsivi"  # type: ignore[assignment]
-    display_name: ClassVar[str] = "DSIVI (semi-implicit VampPrior)"
-    implementation: ClassVar[str] = "methodlib.methods.latent_vi.dsivi:DSIVI"
-    metrics: ClassVar[tuple[str, ...]] = (
-        *SIVIConfig.metrics,
-        "prior_gap_k*",
-        "prior_gap_drop_1_10",
-        "prior_gap_drop_10_100",
-    )
+
+class SemiImplicitPriorFields(BaseModel):
+    """The fields of DSIVI's semi-implicit VampPrior, on whichever encoder it sits."""
 
     prior_noise: PositiveInt = Field(
         8, le=512, description="dimension of the noise ζ the prior's pseudo-inputs are made of"
@@ -108,6 +160,29 @@ class DSIVIConfig(SIVIConfig):
     )
     prior_eval_k: PositiveInt = Field(
         500, le=100_000, description="draws of the prior's mixing variable inside `test_ll`"
+    )
+
+
+class DSIVIConfig(SIVIConfig, SemiImplicitPriorFields):
+    """SIVI's semi-implicit encoder with a semi-implicit VampPrior (Molchanov et al. 2019)."""
+
+    name: Literal["dsivi"] = "dsivi"  # type: ignore[assignment]
+    display_name: ClassVar[str] = "DSIVI (semi-implicit encoder and VampPrior)"
+    implementation: ClassVar[str] = "methodlib.methods.latent_vi.dsivi:DSIVI"
+    metrics: ClassVar[tuple[str, ...]] = (*SIVIConfig.metrics, *PRIOR_METRICS)
+
+
+class SIVampPriorConfig(LatentVAEConfig, SemiImplicitPriorFields):
+    """DSIVI's semi-implicit VampPrior on the Gaussian encoder of `gaussian_vae` and
+    `vampprior`: against the VampPrior it differs in the prior alone."""
+
+    name: Literal["si_vampprior"] = "si_vampprior"
+    display_name: ClassVar[str] = "Semi-implicit VampPrior (DSIVI)"
+    implementation: ClassVar[str] = "methodlib.methods.latent_vi.dsivi:SIVampPrior"
+    metrics: ClassVar[tuple[str, ...]] = (*LatentVAEConfig.metrics, *PRIOR_METRICS)
+
+    bound_examples: PositiveInt = Field(
+        100, description="draws z ~ p(z) on which the sandwich on log p(z) is reported"
     )
 
 
@@ -128,3 +203,11 @@ class RobustVAEConfig(LatentVAEConfig):
     )
     warmup: float = Field(0.3, ge=0, le=1, description="share of training spent raising ε")
     draws: PositiveInt = Field(1, le=10_000, description="draws of z inside log(ε + ·)")
+
+    @model_validator(mode="after")
+    def _own_warm_up(self) -> RobustVAEConfig:
+        if self.kl_warmup:
+            raise ValueError(
+                "method.kl_warmup: robust_vae warms up ε instead (method.warmup); leave it 0"
+            )
+        return self

@@ -18,12 +18,14 @@ from methodlib.methods.latent_vi.configs import GaussianVAEConfig
 class GaussianVAE(LatentVAE):
     Config = GaussianVAEConfig
 
-    def log_weights(self, model: nn.Module, x: torch.Tensor, samples: int) -> torch.Tensor:
+    def log_weights(
+        self, model: nn.Module, x: torch.Tensor, samples: int, kl: float = 1.0
+    ) -> torch.Tensor:
         mean, log_var = model.encode(model.features(x))
         noise = torch.randn(samples, *mean.shape, device=x.device)
         z = mean + (0.5 * log_var).exp() * noise
         log_q = gaussian_log_density(z, mean, log_var)
-        return self.log_likelihood(model, x, z) + self.log_prior(model, z) - log_q
+        return self.log_likelihood(model, x, z) + kl * (self.log_prior(model, z) - log_q)
 
-    def bound(self, model: nn.Module, x: torch.Tensor) -> torch.Tensor:
-        return self.log_weights(model, x, 1)[0]
+    def bound(self, model: nn.Module, x: torch.Tensor, kl: float = 1.0) -> torch.Tensor:
+        return self.log_weights(model, x, 1, kl)[0]
