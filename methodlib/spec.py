@@ -351,7 +351,12 @@ class TrainingSpec(StrictModel):
     optimizer: Literal["adam", "sgd"] = "adam"
     momentum: float = Field(0.9, ge=0, lt=1)
     weight_decay: NonNegativeFloat = 0.0
-    lr_schedule: Literal["constant", "cosine", "step"] = "constant"
+    lr_schedule: Literal["constant", "cosine", "step", "anneal"] = Field(
+        "constant",
+        description="anneal: the rate held for the first half of the epochs, linear to 1 % of "
+        "it by 90 %, then held (the SGD baseline of Izmailov et al. 2018's code, "
+        "`methodlib.lr_schedules`)",
+    )
     lr_milestones: list[Annotated[float, Field(gt=0, lt=1)]] | None = Field(
         None,
         min_length=1,
