@@ -87,3 +87,19 @@ def test_every_selection_a_claim_names_is_planned_with_all_its_members(pipeline)
         for member, logs in layout.selection_logs(name).items():
             assert pipeline.experiments[member].study == STUDY and logs
             assert {f"{Path(log).parent}/metrics.json" for log in logs.values()} <= runs
+
+
+def test_the_dee_claim_covers_every_in_run_ensemble_of_the_study(pipeline):
+    """One network per run (dense, SWA's average) has no samples curve; every other method of
+    the study is an in-run ensemble that `dee_below_samples` must read, a selection's members
+    through the selection."""
+    (claim,) = [c for c in _claims(pipeline).values() if c.below_samples]
+    covered = set()
+    for arm in claim.below_samples:
+        covered |= set(pipeline.selections[arm].members) if arm in pipeline.selections else {arm}
+    in_run = {
+        name
+        for name in pipeline.experiments_in(STUDY)
+        if pipeline.experiments[name].method.name not in ("dense", "swa")
+    }
+    assert covered == in_run

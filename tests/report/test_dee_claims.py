@@ -73,3 +73,8 @@ def test_the_bootstrap_of_a_statistic_enumerates_the_resamples():
     exact = claim_tests.bootstrap_statistic([0.2, 0.2, 0.2], np.square, 0.1, lower=True)
     assert exact.exact and exact.passed and exact.p_value == 0.0
     assert np.isnan(claim_tests.bootstrap_statistic([0.2], np.square, 0.1, True).p_value)
+
+
+def test_a_dee_claim_refuses_another_test_naming_the_bootstrap_that_decides_it():
+    with pytest.raises(ValueError, match="bootstrap over seeds of the seed-mean DEE"):
+        claim(below_samples=["mc"], metrics=["dee"], test="paired")
