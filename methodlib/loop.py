@@ -30,6 +30,7 @@ from methodlib.data import Prepared
 from methodlib.early_stopping import EarlyStopping
 from methodlib.errors import RunError
 from methodlib.io import atomic_path
+from methodlib.lr_schedules import SGD_FINAL, anneal
 from methodlib.methods import EpochContext, Method, StepContext
 from methodlib.methods.base import Objective
 from methodlib.spec import TrainingSpec
@@ -80,6 +81,10 @@ def make_scheduler(optimizer: torch.optim.Optimizer, training: TrainingSpec):
     if training.lr_schedule == "step":  # ÷10 at each milestone
         return torch.optim.lr_scheduler.MultiStepLR(
             optimizer, milestones=step_milestones(training), gamma=0.1
+        )
+    if training.lr_schedule == "anneal":  # per epoch, as the reference's SGD baseline
+        return torch.optim.lr_scheduler.LambdaLR(
+            optimizer, lambda epoch: anneal(epoch / training.epochs, SGD_FINAL)
         )
     return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda _: 1.0)
 

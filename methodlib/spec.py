@@ -351,7 +351,12 @@ class TrainingSpec(StrictModel):
     optimizer: Literal["adam", "sgd"] = "adam"
     momentum: float = Field(0.9, ge=0, lt=1)
     weight_decay: NonNegativeFloat = 0.0
-    lr_schedule: Literal["constant", "cosine", "step"] = "constant"
+    lr_schedule: Literal["constant", "cosine", "step", "anneal"] = Field(
+        "constant",
+        description="anneal: the rate held for the first half of the epochs, linear to 1 % of "
+        "it by 90 %, then held (the SGD baseline of Izmailov et al. 2018's code, "
+        "`methodlib.lr_schedules`)",
+    )
     lr_milestones: list[Annotated[float, Field(gt=0, lt=1)]] | None = Field(
         None,
         min_length=1,
@@ -577,9 +582,11 @@ class ClaimSpec(StrictModel):
       `tolerance`" (non-inferiority, in the metric's units: 0.015 = 1.5 points of error);
     - `equivalent`: two arms whose means differ by less than `margin` (a fraction of the
       second arm's mean) on every metric: two one-sided Welch tests (TOST);
-    - `below_samples`: for each experiment and each number of samples k ≥ 2 that the study's
-      deep-ensemble curve can read off, its deep-ensemble equivalent (`curve_dee`) is below k
-      (one-sided one-sample t-test over seeds). Every comparison must pass (intersection-union).
+    - `below_samples`: for each experiment (or selection) and each number of samples k ≥ 2
+      that the study's deep-ensemble curve can read off, its deep-ensemble equivalent is below
+      k: the DEE of the seed-mean calibrated NLL at k (Ashukha et al. 2020), decided by a
+      percentile bootstrap over seeds (`bootstrap_dee`). Every comparison must pass
+      (intersection-union).
     """
 
     study: Name = DEFAULT_STUDY
@@ -632,7 +639,10 @@ class ClaimSpec(StrictModel):
         if self.order and all(isinstance(a, float) for a in self.order):
             raise ValueError("`order` needs at least one experiment among its arms")
         if self.below_samples and self.test != "welch":
-            raise ValueError("`below_samples` is decided by a one-sample t-test; drop `test`")
+            raise ValueError(
+                "`below_samples` is decided by a bootstrap over seeds of the seed-mean DEE "
+                "(`bootstrap_dee`); drop `test`"
+            )
         if self.origin == "paper" and not self.paper.strip():
             raise ValueError(
                 "`paper`: name where the paper states the claim (table, figure or section), "

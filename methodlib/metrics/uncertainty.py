@@ -137,6 +137,16 @@ def deep_ensemble_equivalent(value: float, sizes: list[int], curve: list[float])
     return float(sizes[-1])
 
 
+def deep_ensemble_equivalents(
+    values: np.ndarray, sizes: list[int], curve: list[float]
+) -> np.ndarray:
+    """`deep_ensemble_equivalent` of each of `values` (a bootstrap's resampled seed means: few
+    distinct ones, each read off the curve once)."""
+    distinct, where = np.unique(np.asarray(values, float), return_inverse=True)
+    read = np.array([deep_ensemble_equivalent(float(v), sizes, curve) for v in distinct])
+    return read[where].reshape(np.shape(values))
+
+
 def entropy(p: np.ndarray) -> np.ndarray:
     """Predictive entropy of each example, in nats."""
     return -(p * np.log(np.clip(p, EPS, None))).sum(axis=1)

@@ -2,7 +2,8 @@
 
 Each claim becomes one record of `claims.json`: its statement and source, the mean, sd and
 seeds of every arm, and one comparison per metric and adjacent pair of arms (or per point of a
-deep-ensemble-equivalent curve), each with the test, the effect, its interval, the p-value
+deep-ensemble-equivalent curve: DEE of the seed-mean calibrated NLL, bootstrapped over the
+seeds), each with the test, the effect, its interval, the p-value
 (methodlib/report/claim_tests.py), the claimed `direction` of a - b, the `threshold` when a
 side is a number, and its `power` (methodlib/report/power.py).
 
@@ -44,15 +45,17 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from methodlib.errors import RunError
 from methodlib.io import write_json
+from methodlib.metrics.uncertainty import deep_ensemble_equivalents
 from methodlib.report import claim_tests, power
 from methodlib.report.labels import ensemble_label, experiment_labels
 from methodlib.report.metric_registry import metric_info
 from methodlib.report.registration import read_lock, registration_state
-from methodlib.report.tables import CURVE_PREFIX, DEE_OF, read_tidy, run_rows
+from methodlib.report.tables import CURVE_PREFIX, DEE_OF, read_tidy, reference_curve, run_rows
 from methodlib.spec import ClaimSpec, Pipeline, split_arm
 
 VERDICTS = ("holds", "not shown", "underpowered", "contradicted", "undecided", "missing")
@@ -115,7 +118,9 @@ def _complete(values: pd.Series, arm: str, confirmatory: set[str]) -> bool:
 
 
 def _claim_metrics(claim: ClaimSpec) -> list[str]:
-    return ["curve_dee"] if claim.below_samples else claim.metrics
+    """The per-run metrics a claim is decided on: a DEE claim's are the runs' calibrated-NLL
+    curves, whose seed means it reads off the reference ensemble's curve."""
+    return [CURVE_PREFIX + DEE_OF] if claim.below_samples else claim.metrics
 
 
 def basis(claim: ClaimSpec, tidy: pd.DataFrame, pilot_only: bool = False) -> tuple[str, Keep]:
@@ -233,43 +238,62 @@ def _equivalent(
 
 def reference_size(pipeline: Pipeline, study: str, tidy: pd.DataFrame) -> int:
     """K: the largest deep ensemble of the study's `dee_reference` (0 when it has not run)."""
-    reference = pipeline.studies[study].dee_reference
-    curve = tidy[
-        (tidy["experiment"] == reference)
-        & (tidy["seed"] == "all")
-        & (tidy["metric"] == CURVE_PREFIX + DEE_OF)
-    ]
+    curve = reference_curve(pipeline, study, tidy)
     return int(curve["samples"].max()) if len(curve) else 0
 
 
+def _dee_of_mean(
+    values: np.ndarray, sizes: list[int], curve: list[float], k: float, alpha: float
+) -> claim_tests.Comparison:
+    """DEE(seed-mean calibrated NLL) - k, its interval and p from resampling the seeds."""
+    return claim_tests.bootstrap_statistic(
+        values, lambda means: deep_ensemble_equivalents(means, sizes, curve), k, True, alpha
+    )
+
+
+def _dee_power(
+    claim: ClaimSpec, values: np.ndarray, sizes: list[int], curve: list[float], k: int, alpha: float
+) -> dict[str, Any]:
+    """The power record of DEE(k) < k, planned as the one-sample t-test that the bootstrap
+    approximates on the NLL scale, where DEE(mean) < k is mean NLL > the ensemble's NLL at k:
+    the observed distance is mean NLL - curve(k), and an `effect_of_interest` e (in networks:
+    DEE = k - e) is curve(k - e) - curve(k)."""
+    at_k = float(np.interp(k, sizes, curve))
+    goal = claim.effect_of_interest
+    if goal is not None:
+        goal = float(np.interp(k - goal, sizes, curve)) - at_k
+    design = power.design_of("one_sample", values, at_k)
+    return power.plan(design, alpha, float(values.mean()) - at_k, goal)
+
+
 def _below_samples(
-    claim: ClaimSpec, tidy: pd.DataFrame, size: int, keep: Keep, alpha: float
+    claim: ClaimSpec, tidy: pd.DataFrame, reference: pd.DataFrame, keep: Keep, alpha: float
 ) -> tuple[dict, list[dict], list[dict]]:
-    """DEE(k) < k at every readable k ≥ 2. A point is unreadable when k is at or beyond the
-    reference ensemble's size K (DEE ≤ K there by construction) or when a seed's DEE is
-    clipped at K ("≥ K": the run beats every ensemble measured). A DEE clipped at 1 ("< 1") is
-    an upper bound and counts as it is (conservative for this claim)."""
+    """DEE(k) < k at every readable k ≥ 2, DEE read from the seed-mean calibrated NLL at k
+    against the `reference` curve and decided by a bootstrap over the seeds (Ashukha et al.
+    2020). A point is unreadable when k is at or beyond the reference ensemble's size K
+    (DEE ≤ K there by construction) or when the seed-mean DEE is clipped at K ("≥ K": the
+    method beats every ensemble measured). A DEE clipped at 1 ("< 1") is an upper bound and
+    counts as it is (conservative for this claim); so do resamples clipped at K. Each arm's
+    `dee` is the seed-mean DEE of its final samples, with the bootstrap interval `ci` of its
+    comparisons' level."""
+    sizes, curve = reference["samples"].tolist(), reference["value"].tolist()
+    size = max(sizes, default=0)
     arms, comparisons, excluded = {}, [], []
-    curves = run_rows(tidy[tidy["metric"] == "curve_dee"])
+    curves = run_rows(tidy[tidy["metric"] == CURVE_PREFIX + DEE_OF])
     curves = curves[[keep(str(seed)) for seed in curves["seed"]]]
     for experiment in claim.below_samples:
+        final = _kept(arm_values(tidy, experiment, DEE_OF), keep)
+        arms[experiment] = {"dee": _dee_summary(final, sizes, curve, alpha) if size else None}
         rows = curves[curves["experiment"] == experiment]
-        final = _kept(arm_values(tidy, experiment, "dee"), keep)
-        arms[experiment] = {"dee": _summary(final) if len(final) else None}
         for k, points in rows.groupby("samples"):
             values = points["value"].to_numpy(float)
-            if k < 2:
+            if k < 2 or not size:
                 continue
-            if k >= size or (values >= size).any():
+            result = _dee_of_mean(values, sizes, curve, float(k), alpha)
+            if k >= size or result.effect + k >= size:
                 excluded.append({"a": experiment, "samples": int(k), "reason": f"≥ {size}"})
                 continue
-            result = claim_tests.one_sample(values, float(k), True, alpha)
-            plan = power.plan(
-                power.design_of("one_sample", values, float(k)),
-                alpha,
-                -result.effect,
-                claim.effect_of_interest,
-            )
             comparisons.append(
                 {
                     "metric": "dee",
@@ -278,10 +302,27 @@ def _below_samples(
                     **result.as_dict(),
                     "direction": "lower",
                     "threshold": float(k),
-                    "power": plan,
+                    "power": _dee_power(claim, values, sizes, curve, int(k), alpha),
                 }
             )
     return arms, comparisons, excluded
+
+
+def _dee_summary(
+    values: pd.Series, sizes: list[int], curve: list[float], alpha: float
+) -> dict[str, Any] | None:
+    """The seed-mean DEE of an arm's runs, no sd (one number), its bootstrap interval."""
+    if not len(values):
+        return None
+    result = _dee_of_mean(values.to_numpy(float), sizes, curve, 0.0, alpha)
+    ci = [result.ci_low, result.ci_high]
+    return {
+        "mean": float(f"{result.effect:.6g}"),
+        "sd": None,
+        "ci": None if np.isnan(ci[0]) else [float(f"{c:.6g}") for c in ci],
+        "n": len(values),
+        "seeds": list(values.index),
+    }
 
 
 def evaluate_claim(
@@ -305,10 +346,9 @@ def evaluate_claim(
     elif claim.equivalent:
         arms, comparisons = _equivalent(claim, tidy, keep, alpha)
     else:
-        extra["reference_size"] = reference_size(pipeline, claim.study, tidy)
-        arms, comparisons, excluded = _below_samples(
-            claim, tidy, extra["reference_size"], keep, alpha
-        )
+        reference = reference_curve(pipeline, claim.study, tidy)
+        extra["reference_size"] = int(reference["samples"].max()) if len(reference) else 0
+        arms, comparisons, excluded = _below_samples(claim, tidy, reference, keep, alpha)
     arm_list = [{"arm": arm, "metrics": arms[arm]} for arm in claim.arms() if arm in arms]
     return {
         "study": claim.study,
@@ -317,7 +357,7 @@ def evaluate_claim(
         "paper_value": claim.paper_value,
         "origin": claim.origin,
         "metrics": claim.metrics,
-        "test": "one_sample" if claim.below_samples else claim.test,
+        "test": "bootstrap_dee" if claim.below_samples else claim.test,
         "alpha": claim.alpha,
         "looks": looks,
         "alpha_used": alpha,

@@ -41,6 +41,7 @@ TEST_NAMES = {
     "bootstrap": "bootstrap",
     "tost": "TOST",
     "one_sample": "one-sample t",
+    "bootstrap_dee": "bootstrap over seeds",
 }
 
 
@@ -56,11 +57,18 @@ def _mean_sd(metric: str, s: dict[str, Any] | None) -> str:
 
 
 def _dee(s: dict[str, Any] | None, size: int | None) -> str:
-    """DEE clipped at the curve's ends reads as a bound, not as the bound's number."""
+    """The seed-mean DEE with its bootstrap interval; clipped at the curve's ends it reads as
+    a bound, not as the bound's number."""
     if s is None:
         return "—"
     bound = dee_bound(s["mean"], s["sd"], size)
-    return f"{bound} ({s['n']})" if bound else _mean_sd("dee", s)
+    if bound:
+        return f"{bound} ({s['n']})"
+    ci = s.get("ci")
+    interval = (
+        "" if ci is None else f" [{format_value('dee', ci[0])}, {format_value('dee', ci[1])}]"
+    )
+    return f"{format_value('dee', s['mean'])}{interval} ({s['n']})"
 
 
 def ours(record: dict[str, Any], labels: dict[str, str]) -> str:
@@ -89,13 +97,15 @@ def comparison_cell(record: dict[str, Any], labels: dict[str, str]) -> str:
     looks = _looks(record)
     if not comparisons:
         return "<br>".join(x for x in (name, looks) if x)
-    if record["test"] == "one_sample":
+    if record["test"] == "bootstrap_dee":
         passed = sum(c["passed"] for c in comparisons)
         worst = max(comparisons, key=lambda c: c["p_value"] if c["p_value"] is not None else 2)
         text = (
-            f"{name}, one-sided, DEE(k) < k at each k ≥ 2: {passed} of {len(comparisons)} points "
-            f"pass; weakest {labels.get(worst['a'], worst['a'])} at k = {worst['samples']}: "
-            f"DEE − k = {worst['effect']:+.2f}, {_p(worst)}"
+            f"{name}, one-sided, DEE(k) of the seed-mean calibrated NLL < k at each k ≥ 2: "
+            f"{passed} of {len(comparisons)} points pass; weakest "
+            f"{labels.get(worst['a'], worst['a'])} at k = {worst['samples']}: "
+            f"DEE − k = {worst['effect']:+.2f}, {worst['ci_level']:.0%} CI "
+            f"[{worst['ci_low']:+.2f}, {worst['ci_high']:+.2f}], {_p(worst)}"
         )
         if record["excluded"]:
             text += f"; {len(record['excluded'])} points unreadable (DEE or k ≥ the reference size)"

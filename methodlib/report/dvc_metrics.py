@@ -17,7 +17,7 @@ import pandas as pd
 
 from methodlib.io import atomic_dir
 from methodlib.paths import Layout
-from methodlib.report.tables import CURVE_PREFIX, run_rows
+from methodlib.report.tables import CURVE_PREFIX, SEED_MEAN, run_rows
 from methodlib.spec import Pipeline
 
 ENSEMBLE_SUFFIX = "_ensemble"
@@ -51,6 +51,8 @@ def experiment_rows(pipeline: Pipeline, frame: pd.DataFrame) -> dict[tuple[str, 
         else:
             runs = run_rows(rows)
             means = runs.groupby("metric")["value"].mean()
+            read_from_mean = rows[rows["seed"] == SEED_MEAN]  # the DEE: one value, not a mean
+            means = pd.concat([means, read_from_mean.groupby("metric")["value"].first()])
             out[(study, stem)] = {**_rounded(means), "seeds": int(runs["seed"].nunique())}
     return out
 

@@ -20,7 +20,14 @@ from methodlib.report.metric_registry import (
     metric_info,
 )
 from methodlib.report.pruning_targets import pruning_figures
-from methodlib.report.tables import CURVE_PREFIX, DEE_OF, dee_bound, read_tidy, run_rows
+from methodlib.report.tables import (
+    CURVE_PREFIX,
+    DEE_OF,
+    SEED_MEAN,
+    dee_bound,
+    read_tidy,
+    run_rows,
+)
 from methodlib.spec import Pipeline
 from methodlib.tasks import get_task
 
@@ -163,7 +170,8 @@ def _table(pipeline: Pipeline, tidy: pd.DataFrame) -> str:
     name), and one row per deep ensemble (its members' predictions averaged; `seeds` is the
     number of members). Headers and numbers as the metric registry writes them."""
     ensembles = tidy[(tidy["seed"] == "all") & ~tidy["metric"].str.startswith("curve_")]
-    runs = run_rows(tidy)
+    seed_means = tidy[tidy["seed"] == SEED_MEAN]  # one value each: the DEE of the seed mean
+    runs = pd.concat([run_rows(tidy), seed_means])
     runs = runs[runs["metric"].isin(TABLE_METRICS + RATIOS)]
     if runs.empty:
         return "_no runs yet_"
@@ -196,9 +204,11 @@ def _table(pipeline: Pipeline, tidy: pd.DataFrame) -> str:
 
 
 def _cell(row: pd.Series, metric: str, dee_size: int | None) -> str:
-    """The mean ± sd of a metric; a DEE clipped on every seed as its bound (`dee_bound`)."""
-    bound = dee_bound(row["mean"], row["std"], dee_size) if metric == "dee" else None
-    return bound or _format(row["mean"], row["std"], metric)
+    """The mean ± sd of a metric; the DEE (one number, read from the seed mean) alone, or as
+    its bound where clipped at an end of the reference curve (`dee_bound`)."""
+    if metric != "dee":
+        return _format(row["mean"], row["std"], metric)
+    return dee_bound(row["mean"], None, dee_size) or _format(row["mean"], None, metric)
 
 
 def _format(mean: float, std: float | None, metric: str) -> str:

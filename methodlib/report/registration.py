@@ -67,7 +67,7 @@ def claim_design(pipeline: Pipeline, claim: ClaimSpec) -> dict[str, Any]:
         "thresholds": [a for a in claim.order or [] if isinstance(a, float)],
         "metrics": list(claim.metrics),
         "directions": {m: metric_info(m).better for m in claim.metrics},
-        "test": "one_sample" if claim.below_samples else claim.test,
+        "test": "bootstrap_dee" if claim.below_samples else claim.test,
         "tolerance": claim.tolerance,
         "margin": claim.margin,
         "effect_of_interest": claim.effect_of_interest,

@@ -1,7 +1,8 @@
 """The tidy metrics table and its summaries.
 
 One row per number, with the columns `experiment, method, dataset, model, seed, samples,
-metric, value` (`seed` is `all` for group-level rows such as deep ensembles). Other tools read
+metric, value` (`seed` is `all` for group-level rows such as deep ensembles, `mean` for a
+value read from the mean over an experiment's seeds: its deep-ensemble equivalent). Other tools read
 these names. `samples` is how many predictive samples a row's metric averages: a run's samples
 (MC draws, snapshots, ...) or, for a group row, the ensemble's members. A metric named
 `curve_<metric>` is that metric of the first `samples` samples (or members) only: the points
@@ -18,7 +19,7 @@ import pandas as pd
 
 from methodlib.errors import RunError
 from methodlib.io import atomic_path, read_json
-from methodlib.metrics.uncertainty import deep_ensemble_equivalent
+from methodlib.metrics.uncertainty import deep_ensemble_equivalents
 from methodlib.spec import Pipeline
 
 COLUMNS = ["experiment", "method", "dataset", "model", "seed", "samples", "metric", "value"]
@@ -66,9 +67,10 @@ DEE_OF = "test_calibrated_nll"
 
 
 def dee_bound(mean: float, sd: float | None, size: int | None) -> str | None:
-    """A DEE clipped at an end of the reference curve (1 or its size K) on every seed is a
-    bound, not a number: "< 1" (worse than one network) or "≥ K" (better than the largest
-    ensemble measured); None when the value reads as itself."""
+    """A DEE clipped at an end of the reference curve (1 or its size K), as one number (`sd`
+    None: the DEE of the seed mean) or on every seed, is a bound, not a number: "< 1" (worse
+    than one network) or "≥ K" (better than the largest ensemble measured); None when the
+    value reads as itself."""
     if sd is not None and not pd.isna(sd) and sd != 0:
         return None
     if mean <= 1.0:
@@ -78,34 +80,56 @@ def dee_bound(mean: float, sd: float | None, size: int | None) -> str | None:
     return None
 
 
-def add_dee(pipeline: Pipeline, study: str, frame: pd.DataFrame) -> pd.DataFrame:
-    """Rows `dee` and `curve_dee`: the deep-ensemble equivalent of every run (and ensemble) on
-    the dataset and model of the study's `dee_reference`, read off that deep ensemble's
-    calibrated-NLL-against-size curve for each point of the run's own samples curve."""
-    spec = pipeline.studies.get(study)
-    if spec is None or spec.dee_reference is None:
-        return frame
-    ref = spec.dee_reference
-    ref_exp = pipeline.experiments[ref]
-    reference = frame[
+SEED_MEAN = "mean"
+"""The tidy table's seed of a value read from the mean over an experiment's runs: the
+deep-ensemble equivalent, which is a function of the seed-mean calibrated NLL."""
+
+
+def reference_curve(pipeline: Pipeline, study: str, frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows (by size) of the calibrated-NLL-against-size curve of the deep ensemble that
+    the study's `dee_reference` names; empty when it has not run."""
+    ref = pipeline.studies[study].dee_reference
+    return frame[
         (frame["experiment"] == ref)
         & (frame["seed"] == "all")
         & (frame["metric"] == CURVE_PREFIX + DEE_OF)
     ].sort_values("samples")
+
+
+def add_dee(pipeline: Pipeline, study: str, frame: pd.DataFrame) -> pd.DataFrame:
+    """Rows `dee` and `curve_dee` (seed `mean`): the deep-ensemble equivalent of every
+    experiment on the dataset and model of the study's `dee_reference`, as Ashukha et al. 2020
+    define it: the seed-mean calibrated NLL at each number of samples (the run's own, and each
+    point of its samples curve) read off that deep ensemble's calibrated-NLL-against-size
+    curve. Its uncertainty, from resampling the seeds, is the claim's
+    (`methodlib.report.claims`); one DEE per seed would put the seed-to-seed spread of single
+    networks into every point."""
+    spec = pipeline.studies.get(study)
+    if spec is None or spec.dee_reference is None:
+        return frame
+    ref_exp = pipeline.experiments[spec.dee_reference]
+    reference = reference_curve(pipeline, study, frame)
     if reference.empty:
-        raise RunError(f"studies.{study}.dee_reference: no ensemble curve of {ref!r} in the table")
+        raise RunError(
+            f"studies.{study}.dee_reference: no ensemble curve of {spec.dee_reference!r} in "
+            "the table"
+        )
     sizes, curve = reference["samples"].tolist(), reference["value"].tolist()
-    rows = frame[
-        frame["metric"].isin([DEE_OF, CURVE_PREFIX + DEE_OF])
-        & (frame["dataset"] == ref_exp.dataset)
-        & (frame["model"] == ref_exp.model)
-        & ~((frame["experiment"] == ref) & (frame["seed"] == "all"))
-    ]
-    dee = rows.assign(
-        metric=rows["metric"].str.replace(DEE_OF, "dee", regex=False),
-        value=[deep_ensemble_equivalent(v, sizes, curve) for v in rows["value"]],
+    rows = run_rows(
+        frame[
+            frame["metric"].isin([DEE_OF, CURVE_PREFIX + DEE_OF])
+            & (frame["dataset"] == ref_exp.dataset)
+            & (frame["model"] == ref_exp.model)
+        ]
     )
-    return pd.concat([frame, dee], ignore_index=True)
+    keys = ["experiment", "method", "dataset", "model", "samples", "metric"]
+    means = rows.groupby(keys, sort=False)["value"].mean().reset_index()
+    dee = means.assign(
+        seed=SEED_MEAN,
+        metric=means["metric"].str.replace(DEE_OF, "dee", regex=False),
+        value=deep_ensemble_equivalents(means["value"].to_numpy(float), sizes, curve),
+    )
+    return pd.concat([frame, dee[COLUMNS]], ignore_index=True)
 
 
 def curves(frame: pd.DataFrame) -> pd.DataFrame:

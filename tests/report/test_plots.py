@@ -84,8 +84,11 @@ def test_dee_rows_are_read_off_the_reference_ensemble():
         ("exp", "dense", "all", 3, m, 0.16),
         ("exp", "dense", "0", 1, m, 0.31),
         ("mc", "mc_dropout", "0", 4, m, 0.25),
+        ("mc", "mc_dropout", "1", 4, m, 0.35),  # DEE 1 on its own: the seed mean 0.30 reads 1
         ("mc", "mc_dropout", "0", 2, f"curve_{m}", 0.27),
+        ("mc", "mc_dropout", "1", 2, f"curve_{m}", 0.27),
         ("mc", "mc_dropout", "0", 4, f"curve_{m}", 0.18),
+        ("mc", "mc_dropout", "1", 4, f"curve_{m}", 0.18),
     ]
     frame = pd.DataFrame(
         [
@@ -98,8 +101,10 @@ def test_dee_rows_are_read_off_the_reference_ensemble():
         columns=COLUMNS,
     )
     out = add_dee(pipeline, "main", frame)
-    dee = out[out["metric"].str.endswith("dee")].set_index(["experiment", "samples", "metric"])
-    assert dee.loc[("mc", 4, "dee"), "value"] == pytest.approx(1.5)  # halfway from 1 to 2
+    dee = out[out["metric"].str.endswith("dee")]
+    assert set(dee["seed"]) == {"mean"}  # one DEE per experiment and k: of the seed mean
+    dee = dee.set_index(["experiment", "samples", "metric"])
+    assert dee.loc[("mc", 4, "dee"), "value"] == pytest.approx(1.0)  # not (1.5 + 1) / 2
     assert dee.loc[("mc", 2, "curve_dee"), "value"] == pytest.approx(1.3)
     assert dee.loc[("mc", 4, "curve_dee"), "value"] == pytest.approx(2.5)
     assert dee.loc[("exp", 1, "dee"), "value"] == 1.0  # worse than one network: clipped to 1

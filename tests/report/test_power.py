@@ -131,15 +131,19 @@ def test_not_shown_splits_into_underpowered_and_adequately_powered():
 
 
 def test_deep_ensemble_equivalent_points_have_power():
+    """Planned on the NLL scale that the bootstrap of the DEE approximates: DEE(mean) < k is
+    the mean calibrated NLL above the ensemble's at k."""
+    reference = pd.DataFrame({"samples": range(1, 9), "value": np.linspace(0.3, 0.09, 8)})
+    metric = "curve_test_calibrated_nll"
     rows = [
-        {"experiment": "exp", "seed": str(s), "samples": k, "metric": "curve_dee", "value": v}
+        {"experiment": "exp", "seed": str(s), "samples": k, "metric": metric, "value": v}
         for s in range(4)
-        for k, v in ((2, 1.6 + 0.05 * s), (3, 2.9 + 0.1 * s))
+        for k, v in ((2, 0.29 - 0.002 * s), (3, 0.2 - 0.01 * s))
     ]
     table = pd.DataFrame(rows).assign(method="dense", dataset="digits", model="m")
     c = claim(below_samples=["exp"], metrics=["dee"])
     _, keep = basis(c, table)
-    _, comparisons, _ = _below_samples(c, table, 8, keep, 0.05)
+    _, comparisons, _ = _below_samples(c, table, reference, keep, 0.05)
     two, three = comparisons
     assert two["passed"] and two["threshold"] == 2.0 and two["direction"] == "lower"
     assert two["power"]["target_kind"] == "pilot effect" and two["power"]["power_at_n"] > 0.8

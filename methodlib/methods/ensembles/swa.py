@@ -29,6 +29,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from methodlib.lr_schedules import anneal
 from methodlib.methods.base import (
     ClassifierMethod,
     DataInfo,
@@ -44,16 +45,6 @@ from methodlib.methods.ensembles.weight_averaging import (
     proba_with,
     weights_from_vector,
 )
-
-
-def anneal(t: float, low: float) -> float:
-    """The SWA paper's pre-averaging schedule at fraction t of that phase: 1 up to a half,
-    then linear to `low` at 0.9, then `low`."""
-    if t <= 0.5:
-        return 1.0
-    if t <= 0.9:
-        return 1.0 - (1.0 - low) * (t - 0.5) / 0.4
-    return low
 
 
 class SWA(ClassifierMethod):
