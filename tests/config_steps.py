@@ -153,7 +153,9 @@ def one_step(
         method.init_from(model, init_state)
     if not epoch_end:
         method.on_epoch_end = lambda model, ctx: None  # this instance's only
-    training = exp.training.model_copy(update={"epochs": 1, "amp": False, "compile": False})
+    # one epoch cannot stop early, and this step logs no validation columns to stop on
+    update = {"epochs": 1, "amp": False, "compile": False, "early_stopping": None}
+    training = exp.training.model_copy(update=update)
     log, _ = fit(method, model, training, data, torch.device("cpu"), 0, experiment)
     assert np.isfinite(log[-1]["train_loss"]), f"{experiment}: loss {log[-1]['train_loss']}"
     return {k: v.detach().clone() for k, v in model.state_dict().items()}

@@ -14,10 +14,24 @@ choice, Gal and Ghahramani's for RNNs), rather than fresh noise at every step.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
 from torch import nn
+
+
+def hard_sigmoid(x: torch.Tensor) -> torch.Tensor:
+    """Theano's `T.nnet.hard_sigmoid`, the reference code's gate: clip(0.2·x + 0.5, 0, 1)
+    (torch's `hardsigmoid` has slope 1/6, another function)."""
+    return (0.2 * x + 0.5).clamp(0.0, 1.0)
+
+
+GATES: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
+    "sigmoid": torch.sigmoid,
+    "hard_sigmoid": hard_sigmoid,
+}
+"""The gate nonlinearities a method's `gates:` names (input, forget and output gates)."""
 
 
 @dataclass(frozen=True)
@@ -49,13 +63,21 @@ class LSTMClassifier(nn.Module):
     """`embedding` maps rows of word ids (B, T) to (B, T, E); `ih` (E → 4H, with the gate
     biases) and `hh` (H → 4H, no bias) hold the LSTM's input and recurrent weights, gates in
     the order input, forget, cell, output; `out` maps the hidden state after each row's last
-    word to class logits. Positions holding the `pad` id leave the state unchanged."""
+    word to class logits. Positions holding the `pad` id leave the state unchanged. `gates`
+    names the input, forget and output gates' nonlinearity (`GATES`)."""
 
     def __init__(
-        self, embedding: nn.Module, ih: nn.Linear, hh: nn.Linear, out: nn.Linear, pad: int
+        self,
+        embedding: nn.Module,
+        ih: nn.Linear,
+        hh: nn.Linear,
+        out: nn.Linear,
+        pad: int,
+        gates: str = "sigmoid",
     ):
         super().__init__()
         self.pad = pad
+        self.gate = GATES[gates]
         self.embedding, self.ih, self.hh, self.out = embedding, ih, hh, out
         hidden = hh.weight.shape[1]
         with torch.no_grad():  # the reference's initialisation: forget-gate bias 1,
@@ -75,8 +97,8 @@ class LSTMClassifier(nn.Module):
         for t in range(x.shape[1]):
             gates = inputs[:, t] + h @ w_hh.T
             i, f, g, o = gates.chunk(4, dim=1)
-            c_new = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
-            h_new = torch.sigmoid(o) * torch.tanh(c_new)
+            c_new = self.gate(f) * c + self.gate(i) * torch.tanh(g)
+            h_new = self.gate(o) * torch.tanh(c_new)
             c = torch.where(mask[:, t], c_new, c)
             h = torch.where(mask[:, t], h_new, h)
             states.append(h)
@@ -94,8 +116,8 @@ class LSTMLanguageModel(LSTMClassifier):
     is predicted from the words before it; positions holding `pad` are not scored (the
     method's `token_nll`)."""
 
-    def __init__(self, *layers: nn.Module, pad: int, bos: int):
-        super().__init__(*layers, pad=pad)
+    def __init__(self, *layers: nn.Module, pad: int, bos: int, gates: str = "sigmoid"):
+        super().__init__(*layers, pad=pad, gates=gates)
         self.bos = bos
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

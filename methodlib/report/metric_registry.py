@@ -91,6 +91,7 @@ _ENTRIES = (
     _m("kept_vocabulary", "Words kept", None, "lower", _COUNT),
     _m("kept_vocabulary_fraction", "Vocabulary kept", "%", "lower", _PCT),
     _m("vocabulary_size", "Vocabulary size", None, None, _COUNT),
+    _m("kept_embedding_dims", "Embedding dimensions kept", None, "lower", _COUNT),
     _m("kept_hidden", "LSTM units kept", None, "lower", _COUNT),
     # word-level language modelling (methodlib/tasks/word_lm.py)
     _m("test_perplexity", "Test perplexity per word", None, "lower", ".1f"),

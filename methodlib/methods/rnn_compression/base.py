@@ -50,6 +50,7 @@ class LSTMMethod(ClassifierMethod):
             self.variational(),
             self.word_gate,
             type(self).network,
+            self.config.gates,
         )
 
     @torch.no_grad()

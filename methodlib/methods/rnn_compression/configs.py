@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field
 
@@ -16,18 +16,35 @@ RNN_COMPRESSION_METRICS = (
     "nonzero_weights",
     "kept_vocabulary",
     "kept_vocabulary_fraction",
+    "kept_embedding_dims",
     "kept_hidden",
 )
 """What `layers.compression_stats` measures of a trained LSTM classifier."""
 
+Gates = Annotated[
+    Literal["sigmoid", "hard_sigmoid"],
+    Field(
+        description="the input, forget and output gates' nonlinearity: the reference's "
+        "classifiers use Theano's hard sigmoid clip(0.2·x + 0.5, 0, 1), its language "
+        "models the sigmoid"
+    ),
+]
+
+REVISION = 2
+"""2 (issue 31): compression counts weights tied to dead embedding dimensions and hidden units
+as zero (the reference's `compute_compression_masks`); the classifiers' gates are the
+reference's hard sigmoid."""
+
 
 class DenseLSTMConfig(MethodConfig):
     name: Literal["dense_lstm"] = "dense_lstm"
+    revision: ClassVar[int] = REVISION
     display_name: ClassVar[str] = "Dense LSTM"
     implementation: ClassVar[str] = "methodlib.methods.rnn_compression.dense_lstm:DenseLSTM"
     task: ClassVar[str] = "text_classification"
     batch_norm: ClassVar[bool] = False
     metrics: ClassVar[tuple[str, ...]] = RNN_COMPRESSION_METRICS
+    gates: Gates = "hard_sigmoid"
 
 
 class SparseVDLSTMConfig(VariationalConfig):
@@ -37,6 +54,7 @@ class SparseVDLSTMConfig(VariationalConfig):
     (`kl_warmup` 0: the reference does not anneal it)."""
 
     name: Literal["sparsevd_lstm"] = "sparsevd_lstm"
+    revision: ClassVar[int] = REVISION
     display_name: ClassVar[str] = "SparseVD"
     implementation: ClassVar[str] = "methodlib.methods.rnn_compression.sparsevd_lstm:SparseVDLSTM"
     task: ClassVar[str] = "text_classification"
@@ -45,6 +63,7 @@ class SparseVDLSTMConfig(VariationalConfig):
     log_columns: ClassVar[tuple[str, ...]] = ("kl_per_example", "compression")
     threshold: float = Field(3.0, description="weights with log α ≥ threshold are zeroed at test")
     log_sigma2_init: float = Field(-6.0, description="initial log σ² of every weight")
+    gates: Gates = "hard_sigmoid"
 
 
 class SparseVDVocLSTMConfig(SparseVDLSTMConfig):
@@ -65,6 +84,7 @@ class DenseLSTMLMConfig(DenseLSTMConfig):
     display_name: ClassVar[str] = "Dense LSTM LM"
     implementation: ClassVar[str] = "methodlib.methods.rnn_compression.dense_lstm_lm:DenseLSTMLM"
     task: ClassVar[str] = "word_lm"
+    gates: Gates = "sigmoid"
 
 
 class SparseVDLSTMLMConfig(SparseVDLSTMConfig):
@@ -78,3 +98,4 @@ class SparseVDLSTMLMConfig(SparseVDLSTMConfig):
         "methodlib.methods.rnn_compression.sparsevd_lstm_lm:SparseVDLSTMLM"
     )
     task: ClassVar[str] = "word_lm"
+    gates: Gates = "sigmoid"

@@ -94,23 +94,24 @@ def lstm_classifier(
     variational: dict[str, float] | None = None,
     word_gate: bool = False,
     network: Callable[..., LSTMClassifier] = LSTMClassifier,
+    gates: str = "sigmoid",
 ) -> LSTMClassifier:
     """The classifier of `size` over `words` word ids: plain layers, or (`variational` holding
     `log_sigma2_init` and `threshold`) sparse VD layers, with a `WordGate` if asked; `network`
-    puts them together (a `LSTMLanguageModel`, whose `classes` are the words, for `word_lm`)."""
+    puts them together (a `LSTMLanguageModel`, whose `classes` are the words, for `word_lm`)
+    with the `gates` nonlinearity."""
     e, h = size.embedding, size.hidden
     if variational is None:
         embedding = nn.Embedding(words, e)
         nn.init.uniform_(embedding.weight, -0.05, 0.05)
         layers = (nn.Linear(e, 4 * h), nn.Linear(h, 4 * h, bias=False), nn.Linear(h, classes))
-        return network(embedding, *layers, pad=PAD)
+        return network(embedding, *layers, pad=PAD, gates=gates)
     v = variational
     embedding = VariationalEmbedding(words, e, **v, gate=word_gate)
     hh = SampledLinear(h, 4 * h, **v)
     hh.register_parameter("bias", None)  # the input map carries the gate biases
-    return network(
-        embedding, SampledLinear(e, 4 * h, **v), hh, VariationalLinear(h, classes, **v), pad=PAD
-    )
+    layers = (SampledLinear(e, 4 * h, **v), hh, VariationalLinear(h, classes, **v))
+    return network(embedding, *layers, pad=PAD, gates=gates)
 
 
 def variational_kl(model: nn.Module) -> torch.Tensor:
@@ -118,6 +119,16 @@ def variational_kl(model: nn.Module) -> torch.Tensor:
     return sum(
         kl_sparse_vd(m.log_alpha).sum() for m in model.modules() if isinstance(m, _Variational)
     )
+
+
+def _test_weight(layer: nn.Module) -> torch.Tensor:
+    """A layer's weight at test time: zero where log α ≥ threshold (a variational layer)."""
+    return layer.pruned_weight() if hasattr(layer, "pruned_weight") else layer.weight
+
+
+def _weight_layers(model: LSTMClassifier) -> dict[str, nn.Module]:
+    """The four weight matrices' layers, by the names the metrics use."""
+    return {"embedding": model.embedding, "ih": model.ih, "hh": model.hh, "out": model.out}
 
 
 def effective_matrices(model: LSTMClassifier) -> dict[str, torch.Tensor]:
@@ -128,28 +139,65 @@ def effective_matrices(model: LSTMClassifier) -> dict[str, torch.Tensor]:
     def matrix(layer: nn.Module) -> torch.Tensor:
         if hasattr(layer, "effective_weight"):
             return layer.effective_weight()
-        return layer.pruned_weight() if hasattr(layer, "pruned_weight") else layer.weight
+        return _test_weight(layer)
 
-    parts = {"embedding": model.embedding, "ih": model.ih, "hh": model.hh, "out": model.out}
-    return {name: matrix(layer).detach() for name, layer in parts.items()}
+    return {name: matrix(layer).detach() for name, layer in _weight_layers(model).items()}
+
+
+@torch.no_grad()
+def compression_masks(model: LSTMClassifier) -> dict[str, torch.Tensor]:
+    """Which weights and units the test-time network keeps, counted as the reference code's
+    `compute_compression_masks` (tipt0p/SparseBayesianRNN, `Code/classification_net.py`):
+    a weight survives its own log α test and the units it connects must be alive.
+
+    - `vocabulary`: the words kept (SparseVD-Voc: the word's gate; else a kept weight in its
+      embedding row);
+    - `embedding_dims`: the embedding dimensions with a kept weight in their embedding column
+      that the LSTM also reads (a kept weight in the input map's column);
+    - `hidden`: the hidden units that feed something (a kept recurrent weight leaving them or
+      a kept output weight), the reference's "if a hidden neuron doesn't influence the LSTM,
+      there is no guarantee it doesn't influence the dense layer";
+    - the four weight masks, each zero where it meets a dead word, dimension or unit: the
+      embedding's rows of dropped words and columns of dead dimensions, the input map's
+      columns of dead dimensions and rows (in all four gates) of dead units, the recurrent
+      map's rows and columns of dead units, the output layer's columns of dead units.
+
+    One pass, as the reference's: a unit whose only outgoing weights go to dead units stays
+    alive."""
+    kept = {name: _test_weight(layer) != 0 for name, layer in _weight_layers(model).items()}
+    gate = getattr(model.embedding, "gate", None)
+    vocabulary = kept["embedding"].any(dim=1) if gate is None else gate.pruned_weight() != 0
+    dims = kept["embedding"].any(dim=0) & kept["ih"].any(dim=0)
+    hidden = kept["hh"].any(dim=0) | kept["out"].any(dim=0)
+    units = len(hidden)
+    kept["embedding"][~vocabulary] = False
+    kept["embedding"][:, ~dims] = False
+    kept["ih"][:, ~dims] = False
+    kept["ih"].view(4, units, -1)[:, ~hidden] = False
+    kept["hh"][:, ~hidden] = False
+    kept["hh"].view(4, units, units)[:, ~hidden] = False
+    kept["out"][:, ~hidden] = False
+    return {"vocabulary": vocabulary, "embedding_dims": dims, "hidden": hidden, **kept}
 
 
 @torch.no_grad()
 def compression_stats(model: LSTMClassifier, specials: int) -> dict[str, float]:
-    """Compression = all weights / non-zero weights over the four matrices; the kept
-    vocabulary = words (specials excluded) whose embedding row has a non-zero entry; kept
-    hidden units = units with a non-zero weight in the recurrent or the output map."""
-    mats = effective_matrices(model)
-    total = sum(m.numel() for m in mats.values())
-    nonzero = sum(int((m != 0).sum()) for m in mats.values())
-    words = (mats["embedding"][specials:] != 0).any(dim=1)
-    used = (mats["hh"] != 0).any(dim=0) | (mats["out"] != 0).any(dim=0)
+    """Compression = all weights / kept weights of the four matrices (`compression_masks`:
+    weights tied to dead words, embedding dimensions and hidden units count as zero, as the
+    reference counts them); the kept vocabulary = words (specials excluded) the reference's
+    vocabulary mask keeps; kept hidden units = units that feed the recurrence or the output."""
+    masks = compression_masks(model)
+    weights = [masks[name] for name in ("embedding", "ih", "hh", "out")]
+    total = sum(m.numel() for m in weights)
+    nonzero = sum(int(m.sum()) for m in weights)
+    words = masks["vocabulary"][specials:]
     return {
         "compression": total / max(nonzero, 1),
         "nonzero_weights": nonzero,
         "kept_vocabulary": int(words.sum()),
         "kept_vocabulary_fraction": float(words.float().mean()),
-        "kept_hidden": int(used.sum()),
+        "kept_embedding_dims": int(masks["embedding_dims"].sum()),
+        "kept_hidden": int(masks["hidden"].sum()),
     }
 
 

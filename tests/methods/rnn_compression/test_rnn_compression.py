@@ -13,9 +13,11 @@ from torch import nn
 
 from methodlib.methods.base import PAD
 from methodlib.methods.rnn_compression.base import SPECIALS
+from methodlib.methods.rnn_compression.configs import DenseLSTMConfig, SparseVDLSTMConfig
 from methodlib.methods.rnn_compression.layers import (
     SampledLinear,
     WordGate,
+    compression_masks,
     compression_stats,
     lstm_classifier,
     variational_kl,
@@ -106,23 +108,59 @@ def test_compression_and_kept_vocabulary_of_a_hand_set_network():
     words, classes = 10, 3
     model = network(word_gate=True, words=words, classes=classes)
     with torch.no_grad():
-        for prefix in ("embedding", "ih", "hh", "out"):
+        for prefix in ("embedding", "embedding.gate", "ih", "hh", "out"):
             module = model.get_submodule(prefix)
             module.weight.fill_(1.0)
             module.log_sigma2.fill_(5.0)  # everything dropped ...
         model.embedding.log_sigma2[4:7, 0] = 0.0  # ... but 3 entries of words 4–6
-        model.embedding.gate.log_sigma2[6] = 4.0  # word 6 is out of the vocabulary
-        model.ih.log_sigma2[:, 0] = 0.0  # 8 input weights
+        model.embedding.gate.log_sigma2[4:6] = 0.0  # word 6's gate is dropped
+        model.ih.log_sigma2[:, 0] = 0.0  # 8 input weights, from embedding dimension 0
+        model.hh.log_sigma2[1, 1] = 0.0  # unit 1 feeds unit 1's input gate
         model.out.log_sigma2[1, 1] = 0.0  # one output weight, from hidden unit 1
     stats = compression_stats(model, SPECIALS)
     total = words * 3 + 3 * 8 + 2 * 8 + 2 * classes
-    assert stats["nonzero_weights"] == 2 + 8 + 1
-    assert stats["compression"] == pytest.approx(total / 11)
+    # unit 0 feeds nothing, so its 4 input rows go (4 of the 8 input weights survive)
+    assert stats["nonzero_weights"] == 2 + 4 + 1 + 1
+    assert stats["compression"] == pytest.approx(total / 8)
     assert stats["kept_vocabulary"] == 2 and stats["kept_hidden"] == 1
+    assert stats["kept_embedding_dims"] == 1
     assert stats["kept_vocabulary_fraction"] == pytest.approx(2 / (words - SPECIALS))
     scores = word_scores(model, SPECIALS)
     assert (scores[[0, 1, 2, 3, 6, 7, 8, 9]] == 0).all()
     torch.testing.assert_close(scores.sum(1), torch.zeros(words))
+
+
+def test_weights_tied_to_dead_embedding_dimensions_and_units_count_as_zero():
+    """The reference's `compute_compression_masks` (tipt0p/SparseBayesianRNN,
+    `Code/classification_net.py`): a dimension of the embedding that the LSTM does not read
+    takes its embedding column with it, one that no word writes takes the input map's column;
+    a hidden unit that feeds neither the recurrence nor the output takes its rows of the input
+    and recurrent maps (all four gates) with it. Each surviving weight is then counted."""
+    model = network(words=8, classes=2)  # SIZE: 3 dimensions, 2 units
+    with torch.no_grad():
+        for prefix in ("embedding", "ih", "hh", "out"):
+            model.get_submodule(prefix).weight.fill_(1.0)
+            model.get_submodule(prefix).log_sigma2.fill_(-6.0)  # everything kept ...
+        model.ih.log_sigma2[:, 2] = 5.0  # ... but the LSTM never reads dimension 2
+        model.embedding.log_sigma2[:, 1] = 5.0  # no word writes dimension 1
+        model.hh.log_sigma2[:, 0] = 5.0  # unit 0 feeds no gate
+        model.out.log_sigma2[:, 0] = 5.0  # nor the output
+    masks = compression_masks(model)
+    assert masks["embedding_dims"].tolist() == [True, False, False]
+    assert masks["hidden"].tolist() == [False, True]
+    assert masks["vocabulary"].all()
+    embedding = 8 * 1  # column 0 only: column 2 is unread, column 1 unwritten
+    ih = 4 * 1 * 1  # unit 1's 4 gate rows, column 0
+    hh = 4 * 1  # unit 1's 4 gate rows, from unit 1
+    out = 2 * 1  # from unit 1
+    kept = embedding + ih + hh + out
+    stats = compression_stats(model, SPECIALS)
+    assert stats["nonzero_weights"] == kept
+    total = 8 * 3 + 8 * 3 + 8 * 2 + 2 * 2
+    assert stats["compression"] == pytest.approx(total / kept)
+    assert stats["kept_embedding_dims"] == 1 and stats["kept_hidden"] == 1
+    unit0_rows = torch.arange(4) * 2  # unit 0's row in each gate block
+    assert not masks["ih"][unit0_rows].any() and not masks["hh"][unit0_rows].any()
 
 
 def test_dense_recurrence_matches_torch_lstm_and_ignores_padding():
@@ -149,3 +187,22 @@ def test_one_weight_draw_per_forward_pass(monkeypatch):
     monkeypatch.setattr(SampledLinear, "sampled_weight", lambda s: calls.append(s) or original(s))
     model(torch.tensor([[4, 5, 6, 7, 8, 9]]))
     assert len(calls) == 2  # ih and hh once each, not once per time step
+
+
+def test_classifier_gates_are_the_references_hard_sigmoid():
+    """The reference's classifier LSTM (`Code/layers_lstm.py`) gates with Theano's hard sigmoid,
+    clip(0.2·x + 0.5, 0, 1): one step of `gates: hard_sigmoid` against that formula."""
+    assert (
+        SparseVDLSTMConfig().gates == "hard_sigmoid" and DenseLSTMConfig().gates == "hard_sigmoid"
+    )
+    torch.manual_seed(0)
+    model = lstm_classifier(LSTMSize(3, 2), 8, 2, gates="hard_sigmoid")
+    x = torch.tensor([[5]])
+    i, f, g, o = model.ih(model.embedding(x)[:, 0]).chunk(4, dim=1)
+    with torch.no_grad():
+        i, f, g, o = (4 * i, 4 * f, g, 4 * o)  # widen the logits past the clip
+        model.ih.weight[torch.arange(8) // 2 != 2] *= 4
+        model.ih.bias[torch.arange(8) // 2 != 2] *= 4
+    gate = lambda z: (0.2 * z + 0.5).clamp(0, 1)  # noqa: E731
+    h = gate(o) * torch.tanh(gate(i) * torch.tanh(g))
+    torch.testing.assert_close(model(x), model.out(h))
