@@ -14,7 +14,7 @@ its dataset's config and the run it starts from), so:
   checking it out again) must not retrain anything;
 - a dataset's judge lives under the hash of the dataset's config and the judge's training
   recipe (`Pipeline.judge_hash`), so a new recipe retrains the judge and rescores its runs;
-  a dataset that differs from another only by a test mask shares its judge
+  datasets that differ from another only by a test mask or training noise share its judge
   (`Pipeline.judge_dataset`), trained once.
 
 Reports are per pipeline file: `reports/` belongs to `pipeline.yaml`, any other file writes

@@ -753,9 +753,12 @@ class Pipeline(StrictModel):
 
     def judge_dataset(self, name: str) -> str:
         """The dataset whose judge scores runs on `name`: the first declared dataset whose
-        config is `name`'s without its test mask (`missing`), else `name` itself. The mask
-        changes no prepared split (mnist5k_half's judge had mnist5k's weights bit for bit),
-        so the judge is trained once."""
+        config is `name`'s without its test mask (`missing`) and training noise
+        (`noise_share`), else `name` itself. Neither field touches the test split the judge
+        compares samples with: `missing` changes no prepared split at all (mnist5k_half's
+        judge had mnist5k's weights bit for bit), and a noise dataset's clean twin is the same
+        split without the uniform-noise images, so its runs are judged in the clean digits'
+        feature space (one space across noise shares) and the judge is trained once."""
         spec = self.datasets[name]
         blind = {k: v for k, v in JUDGE_BLIND.items() if k in type(spec).model_fields}
         clean = trigger_fields(spec.model_copy(update=blind))
@@ -1069,7 +1072,7 @@ while they hold this value, so that adding an optional feature does not rerun ev
 experiment."""
 
 
-JUDGE_BLIND: dict[str, Any] = {"missing": None}
+JUDGE_BLIND: dict[str, Any] = {"missing": None, "noise_share": 0.0}
 """Dataset fields a judge does not see (`Pipeline.judge_dataset`), at their defaults."""
 
 
