@@ -44,9 +44,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--pipeline", default=DEFAULT_PIPELINE)
     parser.add_argument("--results", default="results", help="the folder the workflow wrote")
+    parser.add_argument(
+        "--estimate",
+        action="store_true",
+        help="print the pipeline's predicted CPU seconds from --profile; run nothing",
+    )
+    parser.add_argument("--profile", default=str(RESULTS / "profile_rules.json"))
+    parser.add_argument("--cores", type=int, default=2, help="for the estimate's wall bound")
     args = parser.parse_args()
     os.chdir(ROOT)  # report folders are named relative to the project
     pipeline = load_pipeline(args.pipeline)
+    if args.estimate:
+        profile = json.loads(Path(args.profile).read_text())
+        layout = Layout(pipeline, args.pipeline)
+        print(estimate_text(pipeline_estimate(pipeline, layout, profile), args.cores))
+        return
     folder = Path(args.results) / Path(BENCHMARKS).relative_to("results")
     reports = folder / Layout(pipeline, args.pipeline).reports
     if not folder.is_dir():
@@ -135,6 +147,115 @@ def experiment_times(pipeline: Pipeline, files) -> dict[str, dict[str, Any]]:
                 "cpu_seconds": round(sum(cpu for _, cpu in times), 1),
             }
     return dict(sorted(table.items(), key=lambda item: -_run_seconds(item[1])))
+
+
+SHARED = {"train_judge": "judges", "prepare_dataset": "datasets"}
+BUDGET_SECONDS = 7200  # issue 32: the default pipeline in two hours of wall time
+
+
+def pipeline_estimate(pipeline: Pipeline, layout: Layout, profile: dict[str, Any]) -> dict:
+    """Predicted CPU seconds of every job of `pipeline`, from a profile record: each planned
+    run (`Pipeline.runs`) at its experiment's measured train + evaluate CPU seconds per seed,
+    each deep ensemble at its experiment's measured evaluate_group seconds, each judge and
+    prepared dataset the pipeline needs at its rule's mean, and the report rules as measured.
+    An experiment the profile never timed is priced at the median per seed of its study's
+    timed ones (`guessed`), or not at all (`unpriced`: the total is then a lower bound)."""
+    measured = {
+        e: entry
+        for e, entry in profile["per_experiment"].items()
+        if e in pipeline.experiments and entry["train_run"]["seeds"]
+    }
+
+    def per_seed(entry: dict[str, Any]) -> float:
+        timed = entry["train_run"]["seeds"]
+        return sum(entry[r]["cpu_seconds"] for r in ("train_run", "evaluate_run")) / timed
+
+    by_study: dict[str, list[float]] = defaultdict(list)
+    for e, entry in measured.items():
+        by_study[pipeline.experiments[e].study].append(per_seed(entry))
+    studies: dict[str, dict[str, float]] = defaultdict(lambda: {"runs": 0, "cpu_seconds": 0.0})
+    counts = {"priced": 0, "guessed": 0, "unpriced": 0}
+    unpriced: list[str] = []
+    runs_seconds = groups_seconds = 0.0
+    for experiment, _seed in pipeline.runs():
+        study = pipeline.experiments[experiment].study
+        if experiment in measured:
+            cost, how = per_seed(measured[experiment]), "priced"
+        elif by_study[study]:
+            cost, how = statistics.median(by_study[study]), "guessed"
+        else:
+            cost, how = 0.0, "unpriced"
+            unpriced.append(experiment)
+        counts[how] += 1
+        studies[study]["runs"] += 1
+        studies[study]["cpu_seconds"] += cost
+        runs_seconds += cost
+    for experiment in pipeline.experiments:
+        if pipeline.ensemble_members(experiment) and experiment in measured:
+            group = measured[experiment]["evaluate_group"]["cpu_seconds"]
+            studies[pipeline.experiments[experiment].study]["cpu_seconds"] += group
+            groups_seconds += group
+    per_rule = profile["per_rule"]
+    planned = {
+        "judges": {path for e in pipeline.experiments for path in layout.judge_inputs(e)},
+        "datasets": {pipeline.experiments[e].dataset for e in pipeline.experiments},
+    }
+    shared = {
+        what: len(planned[what]) * _mean_cpu(per_rule.get(rule)) for rule, what in SHARED.items()
+    }
+    reports = sum(
+        r["cpu_seconds"] for rule, r in per_rule.items() if rule not in (*RUN_RULES, *SHARED)
+    )
+    total = runs_seconds + groups_seconds + sum(shared.values()) + reports
+    return {
+        "profile_created": profile.get("created"),
+        "runs": len(pipeline.runs()),
+        **counts,
+        "unpriced_experiments": sorted(set(unpriced)),
+        "judges": len(planned["judges"]),
+        "datasets": len(planned["datasets"]),
+        "cpu_seconds": {
+            "runs": round(runs_seconds, 1),
+            "ensembles": round(groups_seconds, 1),
+            **{what: round(seconds, 1) for what, seconds in shared.items()},
+            "reports": round(reports, 1),
+            "total": round(total, 1),
+        },
+        "per_study": {
+            study: {"runs": s["runs"], "cpu_seconds": round(s["cpu_seconds"], 1)}
+            for study, s in sorted(studies.items(), key=lambda item: -item[1]["cpu_seconds"])
+        },
+    }
+
+
+def _mean_cpu(rule: dict[str, Any] | None) -> float:
+    return rule["cpu_seconds"] / rule["jobs"] if rule and rule["jobs"] else 0.0
+
+
+def estimate_text(estimate: dict[str, Any], cores: int) -> str:
+    """The estimate as printed: the total, its parts, a wall-time floor on `cores` (every
+    core busy all the time) against the two-hour budget, then one line per study."""
+    cpu = estimate["cpu_seconds"]
+    floor = cpu["total"] / cores
+    lines = [
+        f"estimate: {estimate['runs']} runs ({estimate['priced']} priced at their experiment's "
+        f"measured CPU per seed, {estimate['guessed']} at their study's median, "
+        f"{estimate['unpriced']} unpriced), {estimate['judges']} judges, "
+        f"{estimate['datasets']} datasets; profile of {estimate['profile_created']}",
+        f"  CPU seconds: {cpu['total']:.0f} ({duration(cpu['total'])}) = runs {cpu['runs']:.0f}"
+        f" + ensembles {cpu['ensembles']:.0f} + judges {cpu['judges']:.0f}"
+        f" + datasets {cpu['datasets']:.0f} + reports {cpu['reports']:.0f}",
+        f"  on {cores} cores at least {floor:.0f} s ({duration(floor)}) of wall time: "
+        + ("within" if floor <= BUDGET_SECONDS else "over")
+        + f" the {BUDGET_SECONDS} s budget",
+    ]
+    if estimate["unpriced_experiments"]:
+        lines.append("  unpriced (a lower bound): " + ", ".join(estimate["unpriced_experiments"]))
+    lines += [
+        f"  {study}: {s['runs']} runs, {s['cpu_seconds']:.0f} CPU s"
+        for study, s in estimate["per_study"].items()
+    ]
+    return "\n".join(lines)
 
 
 def _run_seconds(entry: dict[str, Any]) -> float:

@@ -13,7 +13,9 @@ its dataset's config and the run it starts from), so:
   an `ancient()` input because its identity is in its path, and a rewritten timestamp (DVC
   checking it out again) must not retrain anything;
 - a dataset's judge lives under the hash of the dataset's config and the judge's training
-  recipe (`Pipeline.judge_hash`), so a new recipe retrains the judge and rescores its runs.
+  recipe (`Pipeline.judge_hash`), so a new recipe retrains the judge and rescores its runs;
+  datasets that differ from another only by a test mask or training noise share its judge
+  (`Pipeline.judge_dataset`), trained once.
 
 Reports are per pipeline file: `reports/` belongs to `pipeline.yaml`, any other file writes
 under `reports/pipelines/<its path without .yaml>/`.
@@ -86,7 +88,10 @@ class Layout:
         return GROUP.format(experiment=experiment, hash=self.pipeline.experiment_hash(experiment))
 
     def judge(self, dataset: str) -> str:
-        return JUDGE.format(dataset=dataset, hash=self.pipeline.judge_hash(dataset))
+        """The judge that scores runs on `dataset`: its judge dataset's (`judge_dataset`), so
+        datasets that differ only by a test mask or training noise share one."""
+        shared = self.pipeline.judge_dataset(dataset)
+        return JUDGE.format(dataset=shared, hash=self.pipeline.judge_hash(shared))
 
     def report(self, relative: str) -> str:
         """A path under this pipeline's reports folder."""

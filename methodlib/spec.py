@@ -773,10 +773,27 @@ class Pipeline(StrictModel):
         """A prepared dataset's identity: its config (the fields that change the data)."""
         return _hash(trigger_fields(self.datasets[name]))
 
-    def judge_hash(self, name: str) -> str:
-        """A dataset's judge's identity: the dataset's config and the judge's training recipe
-        (`methodlib/judge_recipes.py`), so a new recipe retrains the judge and rescores."""
+    def judge_dataset(self, name: str) -> str:
+        """The dataset whose judge scores runs on `name`: the first declared dataset whose
+        config is `name`'s without its test mask (`missing`) and training noise
+        (`noise_share`), else `name` itself. Neither field touches the test split the judge
+        compares samples with: `missing` changes no prepared split at all (mnist5k_half's
+        judge had mnist5k's weights bit for bit), and a noise dataset's clean twin is the same
+        split without the uniform-noise images, so its runs are judged in the clean digits'
+        feature space (one space across noise shares) and the judge is trained once."""
         spec = self.datasets[name]
+        blind = {k: v for k, v in JUDGE_BLIND.items() if k in type(spec).model_fields}
+        clean = trigger_fields(spec.model_copy(update=blind))
+        for other, candidate in self.datasets.items():
+            if type(candidate) is type(spec) and trigger_fields(candidate) == clean:
+                return other
+        return name
+
+    def judge_hash(self, name: str) -> str:
+        """A dataset's judge's identity: its judge dataset's config (`judge_dataset`) and the
+        judge's training recipe (`methodlib/judge_recipes.py`), so a new recipe retrains the
+        judge and rescores."""
+        spec = self.datasets[self.judge_dataset(name)]
         recipe = judge_recipe(text=isinstance(spec, TextFields))
         return _hash({"data": trigger_fields(spec), "judge": recipe.identity()})
 
@@ -1110,6 +1127,10 @@ DEFAULT_NOT_A_TRIGGER: dict[str, Any] = {
 `missing`, training's `amp`, `compile`, `early_stopping` and `lr_milestones`), left out of the rerun trigger and the config hash
 while they hold this value, so that adding an optional feature does not rerun every
 experiment."""
+
+
+JUDGE_BLIND: dict[str, Any] = {"missing": None, "noise_share": 0.0}
+"""Dataset fields a judge does not see (`Pipeline.judge_dataset`), at their defaults."""
 
 
 def trigger_fields(spec: BaseModel) -> dict[str, Any]:

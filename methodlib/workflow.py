@@ -129,10 +129,15 @@ class Inputs:
 
     def judge_data(self, wildcards):
         name, p = wildcards.dataset, self.pipeline
-        if name not in p.datasets or wildcards.hash != p.judge_hash(name):
+        if (
+            name not in p.datasets
+            or p.judge_dataset(name) != name
+            or wildcards.hash != p.judge_hash(name)
+        ):
             raise ValueError(
                 f"results/judges/{name}/{wildcards.hash} is not the judge of a dataset config "
-                "and the judge recipe of this file (methodlib/judge_recipes.py)"
+                "and the judge recipe of this file (methodlib/judge_recipes.py), or its dataset "
+                "shares another's judge (Pipeline.judge_dataset)"
             )
         return self.ancient(self.layout.prepared(name))
 

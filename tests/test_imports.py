@@ -14,21 +14,44 @@ from methodlib.methods import METHOD_CONFIGS, load_method, model_problem
 from methodlib.model_catalog import MODEL_NAMES
 
 HEAVY = ("torch", "numpy", "scipy", "matplotlib", "pandas", "seaborn")
+PREPARE = "methodlib.data.prepare"  # scikit-learn's splits: only `methodlib prepare` needs it
 
 
 @pytest.mark.parametrize(
     "module", ["methodlib.spec", "methodlib.report.pruning_targets", "methodlib.provenance"]
 )
 def test_module_imports_no_heavy_library(module):
+    imported = _imported(module)
+    heavy = sorted(m for m in imported if m.split(".")[0] in HEAVY)
+    assert not heavy, f"import {module} imports {heavy[:5]}"
+
+
+@pytest.mark.parametrize(
+    "module",
+    [
+        "methodlib.train",
+        "methodlib.judge",
+        "methodlib.evaluate",
+        "methodlib.routines.generation_eval",
+    ],
+)
+def test_job_entry_points_import_no_preparation(module):
+    """A training, judging or evaluation job reads prepared splits and never prepares any:
+    scikit-learn (the splits' `train_test_split`, about 1 s to import with scipy beneath it)
+    is for `prepare_dataset` and the imputers, not for the other 900-odd jobs of a pipeline."""
+    imported = _imported(module)
+    unwanted = sorted(m for m in imported if m.split(".")[0] == "sklearn" or m == PREPARE)
+    assert not unwanted, f"import {module} imports {unwanted[:5]}"
+
+
+def _imported(module: str) -> set[str]:
     result = subprocess.run(
         [sys.executable, "-X", "importtime", "-c", f"import {module}"],
         capture_output=True,
         text=True,
         check=True,
     )
-    imported = {m.group(1) for m in re.finditer(r"\|\s+(\S+)\s*$", result.stderr, re.M)}
-    heavy = sorted(m for m in imported if m.split(".")[0] in HEAVY)
-    assert not heavy, f"import {module} imports {heavy[:5]}"
+    return {m.group(1) for m in re.finditer(r"\|\s+(\S+)\s*$", result.stderr, re.M)}
 
 
 @pytest.mark.parametrize("name", sorted(METHOD_CONFIGS))

@@ -124,6 +124,40 @@ def test_a_new_judge_recipe_moves_the_judge_and_nothing_else(layout, monkeypatch
         Inputs(edited, ancient=str).judge_data(job)
 
 
+def test_a_test_mask_or_training_noise_shares_the_clean_datasets_judge():
+    """Issue 32: mnist5k_half, mnist5k_noise50 and mnist5k_noise80 each trained their own
+    judge (a minute or more of CPU each), mnist5k_half's bit for bit mnist5k's."""
+
+    def variants(raw):
+        raw["datasets"]["digits_half"] = {
+            "source": "digits",
+            "limit": 200,
+            "missing": {"kind": "half"},
+        }
+        raw["datasets"]["digits_noise"] = {"source": "digits", "limit": 200, "noise_share": 0.5}
+        raw["datasets"]["digits_noise_only"] = {"source": "digits", "noise_share": 0.8}
+        raw["datasets"]["digits_more"] = {
+            "source": "digits",
+            "limit": 300,
+            "missing": {"kind": "half"},
+        }
+
+    shared = Layout(pipeline(variants))
+    p = shared.pipeline
+    assert shared.judge("digits_half") == shared.judge("digits")
+    assert shared.judge("digits_noise") == shared.judge("digits")
+    assert shared.judge("digits") == Layout(pipeline()).judge("digits"), "the clean one stays"
+    # without a clean twin in the file a dataset keeps its own judge
+    assert p.judge_dataset("digits_noise_only") == "digits_noise_only"
+    assert p.judge_dataset("digits_more") == "digits_more"
+    assert shared.judge("digits_more") != shared.judge("digits")
+    # the twin's own judge path is no job: nothing trains it twice
+    inputs = Inputs(shared, ancient=str)
+    with pytest.raises(ValueError, match="shares another's judge"):
+        inputs.judge_data(wildcards(dataset="digits_half", hash=p.judge_hash("digits_half")))
+    assert inputs.judge_data(wildcards(dataset="digits", hash=p.judge_hash("digits")))
+
+
 def test_the_judge_is_an_input_of_image_generation_only():
     def on_digits(raw):
         raw["experiments"]["ddpm"].update(dataset="digits", model="conv_denoiser")

@@ -83,3 +83,73 @@ def test_a_studys_time_alone_is_its_runs_and_its_datasets_shared_jobs(tmp_path, 
         "shared_seconds": 4.0,
         "alone_seconds": 8.0,
     }
+
+
+ESTIMATED = """\
+seeds: [0, 1]
+datasets:
+  digits: {source: digits, limit: 200}
+  digits_half: {source: digits, limit: 200, missing: {kind: half}}
+studies:
+  gen: {}
+  cls: {}
+  other: {}
+experiments:
+  timed: {study: gen, dataset: digits, model: conv_denoiser, method: {name: ddpm}}
+  new: {study: gen, dataset: digits_half, model: conv_denoiser, method: {name: ddpm}, seeds: [5]}
+  mlp: {study: cls, dataset: digits, model: lenet300_100, method: {name: dense}, ensemble: {}}
+  never: {study: other, dataset: digits, model: lenet300_100, method: {name: dense}}
+"""
+
+
+def _entry(seeds: int, train: float, evaluate: float, group: float = 0.0) -> dict:
+    def rule(n, cpu):
+        return {"seeds": n, "seconds": cpu, "mean_seconds": None, "cpu_seconds": cpu}
+
+    return {
+        "study": "",
+        "train_run": rule(seeds, train),
+        "evaluate_run": rule(seeds, evaluate),
+        "evaluate_group": rule(1 if group else 0, group),
+    }
+
+
+def test_estimate_prices_the_planned_runs_from_per_seed_costs(bench):
+    """Issue 32: `--estimate` did not exist; the pipeline's cost is its run list priced at
+    each experiment's measured CPU seconds per seed, nothing run."""
+    import yaml
+
+    from methodlib.paths import Layout
+    from methodlib.spec import validate_pipeline
+
+    _, profile_rules = bench
+    pipeline = validate_pipeline(yaml.safe_load(ESTIMATED))
+    profile = {
+        "created": "then",
+        "per_experiment": {
+            "timed": _entry(seeds=2, train=30.0, evaluate=10.0),  # 20 per seed
+            "mlp": _entry(seeds=1, train=4.0, evaluate=1.0, group=2.0),  # 5 per seed
+            "gone": _entry(seeds=3, train=999.0, evaluate=0.0),  # not in the pipeline
+        },
+        "per_rule": {
+            "train_run": {"jobs": 9, "cpu_seconds": 1e6},
+            "train_judge": {"jobs": 2, "cpu_seconds": 100.0},
+            "prepare_dataset": {"jobs": 4, "cpu_seconds": 8.0},
+            "plot_curves": {"jobs": 3, "cpu_seconds": 6.0},
+        },
+    }
+    estimate = profile_rules.pipeline_estimate(pipeline, Layout(pipeline), profile)
+    assert (estimate["runs"], estimate["priced"], estimate["guessed"]) == (7, 4, 1)
+    assert estimate["unpriced"] == 2 and estimate["unpriced_experiments"] == ["never"]
+    assert estimate["judges"] == 1, "digits_half shares the digits judge"
+    assert estimate["cpu_seconds"] == {
+        "runs": 2 * 20.0 + 20.0 + 2 * 5.0,  # `new` at its study's median per seed
+        "ensembles": 2.0,
+        "judges": 50.0,
+        "datasets": 2 * 2.0,
+        "reports": 6.0,
+        "total": 132.0,
+    }
+    assert estimate["per_study"]["gen"] == {"runs": 3, "cpu_seconds": 60.0}
+    text = profile_rules.estimate_text(estimate, cores=2)
+    assert "CPU seconds: 132" in text and "at least 66 s" in text and "unpriced" in text
