@@ -37,6 +37,7 @@ from _common import (
 
 from methodlib.job_times import duration, read_benchmark
 from methodlib.paths import BENCHMARKS, DEFAULT_PIPELINE, HASH, Layout
+from methodlib.report.seed_budget import cost_per_seed
 from methodlib.spec import Pipeline, load_pipeline
 
 
@@ -160,19 +161,11 @@ def pipeline_estimate(pipeline: Pipeline, layout: Layout, profile: dict[str, Any
     prepared dataset the pipeline needs at its rule's mean, and the report rules as measured.
     An experiment the profile never timed is priced at the median per seed of its study's
     timed ones (`guessed`), or not at all (`unpriced`: the total is then a lower bound)."""
-    measured = {
-        e: entry
-        for e, entry in profile["per_experiment"].items()
-        if e in pipeline.experiments and entry["train_run"]["seeds"]
-    }
-
-    def per_seed(entry: dict[str, Any]) -> float:
-        timed = entry["train_run"]["seeds"]
-        return sum(entry[r]["cpu_seconds"] for r in ("train_run", "evaluate_run")) / timed
-
+    costs = {e: c for e, c in cost_per_seed(profile).items() if e in pipeline.experiments}
+    measured = {e: profile["per_experiment"][e] for e in costs}
     by_study: dict[str, list[float]] = defaultdict(list)
-    for e, entry in measured.items():
-        by_study[pipeline.experiments[e].study].append(per_seed(entry))
+    for e, cost in costs.items():
+        by_study[pipeline.experiments[e].study].append(cost)
     studies: dict[str, dict[str, float]] = defaultdict(lambda: {"runs": 0, "cpu_seconds": 0.0})
     counts = {"priced": 0, "guessed": 0, "unpriced": 0}
     unpriced: list[str] = []
@@ -180,7 +173,7 @@ def pipeline_estimate(pipeline: Pipeline, layout: Layout, profile: dict[str, Any
     for experiment, _seed in pipeline.runs():
         study = pipeline.experiments[experiment].study
         if experiment in measured:
-            cost, how = per_seed(measured[experiment]), "priced"
+            cost, how = costs[experiment], "priced"
         elif by_study[study]:
             cost, how = statistics.median(by_study[study]), "guessed"
         else:
