@@ -136,5 +136,13 @@ class MLPGAN(nn.Module):
     def logit(self, x: torch.Tensor) -> torch.Tensor:
         return self.discriminator(x.flatten(1)).squeeze(1)
 
+    @torch.no_grad()
+    def rescale_logit(self, scale: float, shift: float) -> None:
+        """Fold logit' = scale·logit + shift into the discriminator's last layer (the MH GAN's
+        Platt calibration), so the saved model carries the calibrated ratio."""
+        last = self.discriminator[-1]
+        last.weight.mul_(scale)
+        last.bias.mul_(scale).add_(shift)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.logit(x)

@@ -63,16 +63,35 @@ class MHGANConfig(MHConfig):
     display_name: ClassVar[str] = "MH GAN"
     implementation: ClassVar[str] = "methodlib.methods.mh.gan:MHGAN"
     interface: ClassVar[str | None] = "gan"
-    log_columns: ClassVar[tuple[str, ...]] = (*MHConfig.log_columns, "disc_loss")
-
+    log_columns: ClassVar[tuple[str, ...]] = (
+        *MHConfig.log_columns,
+        "disc_loss",
+        "refit_steps",
+        "disc_val_loss",
+    )
+    revision: ClassVar[int] = 2  # 2: refit to convergence and calibrate at every scored epoch
+    # (issue 31), the discriminator sees the draws in the data's domain
     generator_loss: Literal["mh_bound", "nonsaturating"] = Field(
         "mh_bound",
         description="mh_bound: maximise E log min{1, D-ratio(x')/D-ratio(x)}; nonsaturating: "
         "the usual −log D(G(z)) (a baseline)",
     )
     discriminator_lr: PositiveFloat = Field(1e-3, description="Adam step of the discriminator")
-    calibration_steps: NonNegativeInt = Field(
-        500,
-        description="discriminator steps against the final, fixed generator after training, "
-        "so its logit estimates log p/q of that generator for the MH test",
+    scored_epochs: int = Field(
+        5,
+        ge=2,
+        description="epochs (evenly spread, the first and the last among them) at which the "
+        "acceptance rate is scored by a discriminator refitted to convergence against the "
+        "frozen generator and calibrated on the validation split; the others log NaN",
+    )
+    calibration_steps: PositiveInt = Field(
+        1000,
+        description="the most discriminator steps of each refit (it stops earlier when its "
+        "held-out loss stops improving: `refit_patience`)",
+    )
+    refit_check_every: PositiveInt = Field(
+        25, description="refit steps between checks of the held-out logistic loss"
+    )
+    refit_patience: PositiveInt = Field(
+        4, description="checks without a new best held-out loss after which a refit stops"
     )
