@@ -152,7 +152,8 @@ class Layout:
     def evaluation_data(self, experiment: str) -> list[str]:
         """The prepared dataset, for the tasks whose evaluation reads it."""
         dataset = self.pipeline.experiments[experiment].dataset
-        return [self.prepared(dataset)] if self.task_of(experiment).evaluation_reads_data() else []
+        reads = self.task_of(experiment).evaluation_reads_data(self.pipeline.datasets[dataset])
+        return [self.prepared(dataset)] if reads else []
 
     # report targets: everything `snakemake` with no target builds
 

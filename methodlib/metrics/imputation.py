@@ -48,7 +48,38 @@ def best_psnr(truth: np.ndarray, imputations: np.ndarray, peak: float = 1.0) -> 
     return float(np.mean(10 * np.log10(peak**2 / np.maximum(best, 1e-12))))
 
 
-def distinct_classes(classes: np.ndarray) -> float:
-    """Mean over examples of the number of distinct classes (K, N) a judge gives the K
-    inpaintings of one example: how diverse the samples are where it matters."""
-    return float(np.mean([len(np.unique(classes[:, i])) for i in range(classes.shape[1])]))
+AMBIGUITY_NEIGHBOURS = 10
+"""Training examples compared with each test example's observed part in `ambiguous_halves`:
+fixed before any run was scored, as many as the K = 10 inpaintings the study draws."""
+
+
+def ambiguous_halves(
+    train_x: np.ndarray,
+    train_y: np.ndarray,
+    truth: np.ndarray,
+    missing: np.ndarray,
+    neighbours: int = AMBIGUITY_NEIGHBOURS,
+) -> np.ndarray:
+    """(N,) booleans: whether the observed part of each test example leaves its class open,
+    read off the training split alone (no method, no judge): its `neighbours` nearest
+    training examples, in squared distance over that example's observed entries, carry more
+    than one label. Where they agree, one class is the right answer and a sampler that keeps
+    to it is no less faithful than one that strays; VAEAC's diversity claim is about the
+    other examples."""
+    observed = ~_columns(missing, 1)
+    a = np.where(observed, _columns(truth, 1), 0.0)
+    b = _columns(train_x, 1).astype(np.float64)
+    dist = (a**2).sum(1)[:, None] - 2 * a @ b.T + observed.astype(np.float64) @ (b**2).T
+    k = min(neighbours, len(b))
+    nearest = np.argpartition(dist, k - 1, axis=1)[:, :k]
+    labels = np.asarray(train_y)[nearest]
+    return (labels != labels[:, :1]).any(axis=1)
+
+
+def distinct_classes(classes: np.ndarray, where: np.ndarray | None = None) -> float:
+    """Mean over examples (those `where` marks, all by default) of the number of distinct
+    classes (K, N) a judge gives the K inpaintings of one example: how diverse the samples
+    are; NaN where no example is marked."""
+    counts = np.array([len(np.unique(classes[:, i])) for i in range(classes.shape[1])])
+    chosen = counts if where is None else counts[np.asarray(where, dtype=bool)]
+    return float(chosen.mean()) if len(chosen) else float("nan")

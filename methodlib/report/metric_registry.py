@@ -150,6 +150,14 @@ _ENTRIES = (
     _m("nrmse", "NRMSE of the imputed entries", None, "lower", ".3f"),
     _m("psnr_best", "PSNR of the best of K inpaintings", "dB", "higher", ".2f"),
     _m("judge_classes", "Judge classes among K inpaintings", None, "higher", ".2f"),
+    _m(
+        "judge_classes_ambiguous",
+        "Judge classes among K inpaintings, ambiguous halves",
+        None,
+        "higher",
+        ".2f",
+    ),
+    _m("ambiguous_share", "Share of test halves that are ambiguous", None, None, _PCT),
     # latent-variable VAEs (methodlib/methods/latent_vi/)
     _m("test_ll", "Test log-likelihood (IWAE bound)", "nats", "higher", ".2f"),
     _m("test_elbo", "Test ELBO", "nats", "higher", ".2f"),

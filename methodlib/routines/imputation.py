@@ -63,8 +63,14 @@ class ImputationRoutine(Routine):
         from methodlib.routines.imputation_eval import imputation_metrics, read_imputations
 
         truth, missing, imputations = read_imputations(run_dir / "predictions.npz")
+        train = None
+        if data is not None:  # images: the training split tells the ambiguous halves apart
+            from methodlib.data import load_prepared
+
+            split = load_prepared(data, standardise=False).train
+            train = (split.x.numpy(), split.y.numpy())
         metrics = {
-            **imputation_metrics(truth, missing, imputations, judge),
+            **imputation_metrics(truth, missing, imputations, judge, train),
             **record["model_stats"],
             "train_seconds": record["train_seconds"],
         }

@@ -62,8 +62,9 @@ class Task:
         (imputation: it has no test mask); None if they can. Checked when the file is read."""
         return None
 
-    def evaluation_reads_data(self) -> bool:
-        """Whether `evaluate_run` reads the prepared dataset (text: `memorization`)."""
+    def evaluation_reads_data(self, dataset: Any) -> bool:
+        """Whether `evaluate_run` reads the prepared dataset (a dataset spec) (text:
+        `memorization`; image imputation: the training split's labels)."""
         return False
 
     def report_targets(self, experiment: str, method: Any) -> list[str]:

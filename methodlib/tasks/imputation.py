@@ -20,12 +20,22 @@ from methodlib.tasks.base import Task
 class Imputation(Task):
     name = "imputation"
     routine = "methodlib.routines.imputation:ImputationRoutine"
-    metrics = ("nrmse", "psnr_best", "judge_classes", "flops")
+    metrics = (
+        "nrmse",
+        "psnr_best",
+        "judge_classes",
+        "judge_classes_ambiguous",
+        "ambiguous_share",
+        "flops",
+    )
     log_columns = ("val_loss",)
     index_links = None
 
     def needs_judge(self, dataset: Any) -> bool:
         return dataset.source != "sklearn_tabular"  # images: `judge_classes`
+
+    def evaluation_reads_data(self, dataset: Any) -> bool:
+        return self.needs_judge(dataset)  # the training split: `judge_classes_ambiguous`
 
     def dataset_problem(self, dataset: Any) -> str | None:
         if getattr(dataset, "missing", None) is None:

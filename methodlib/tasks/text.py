@@ -57,7 +57,7 @@ class Text(Task):
             )
         return None
 
-    def evaluation_reads_data(self) -> bool:
+    def evaluation_reads_data(self, dataset: Any) -> bool:
         return True
 
     def report_targets(self, experiment: str, method: Any) -> list[str]:

@@ -5,7 +5,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from methodlib.metrics.imputation import best_psnr, distinct_classes, nrmse, pfc
+from methodlib.metrics.imputation import (
+    ambiguous_halves,
+    best_psnr,
+    distinct_classes,
+    nrmse,
+    pfc,
+)
 
 
 def reference_nrmse(gt, mask, imputations):  # one column, imputations (N, K)
@@ -71,3 +77,31 @@ def test_best_psnr_takes_each_images_best_sample():
 def test_distinct_classes_counts_per_example():
     classes = np.array([[1, 2, 3], [1, 2, 4], [1, 5, 3]])  # (K = 3, N = 3)
     assert distinct_classes(classes) == (1 + 2 + 2) / 3
+
+
+def test_ambiguous_halves_are_those_whose_nearest_training_halves_disagree():
+    # 2×2 images, the bottom row hidden: tops (1, 1) come with labels 0 and 1, (0, 0) with 2
+    shared, alone = [1.0, 1.0], [0.0, 0.0]
+    train_x = np.array([[shared, [0, 0]], [shared, [1, 1]], [alone, [1, 0]], [alone, [0, 1]]])
+    train_y = np.array([0, 1, 2, 2])
+    test_x = np.array([[shared, [0, 0]], [alone, [0, 0]], [[0.1, 0.0], [1, 1]]])[:, None]
+    missing = np.zeros_like(test_x, dtype=bool)
+    missing[:, :, 1, :] = True
+    ambiguous = ambiguous_halves(train_x[:, None], train_y, test_x, missing, neighbours=2)
+    np.testing.assert_array_equal(ambiguous, [True, False, False])
+
+
+def test_ambiguity_reads_only_the_observed_entries():
+    train_x = np.array([[[0.0, 0.0], [5.0, 5.0]], [[0.0, 0.0], [9.0, 9.0]]])[:, None]
+    test_x = np.zeros((1, 1, 2, 2))
+    missing = np.zeros_like(test_x, dtype=bool)
+    missing[:, :, 1, :] = True
+    # the hidden bottom rows differ, the observed tops agree: both neighbours count
+    assert ambiguous_halves(train_x, np.array([3, 4]), test_x, missing, neighbours=2).all()
+
+
+def test_distinct_classes_over_the_ambiguous_examples_only():
+    classes = np.array([[0, 1, 2], [0, 1, 3], [1, 1, 4]])  # K = 3 samples of N = 3 examples
+    assert distinct_classes(classes) == (2 + 1 + 3) / 3
+    assert distinct_classes(classes, where=np.array([True, False, True])) == (2 + 3) / 2
+    assert np.isnan(distinct_classes(classes, where=np.zeros(3, dtype=bool)))

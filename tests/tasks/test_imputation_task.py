@@ -81,9 +81,65 @@ def test_images_need_the_judge_and_tables_do_not():
     class Spec:
         source = "digits"
 
-    assert TASK.needs_judge(Spec())
+    assert TASK.needs_judge(Spec()) and TASK.evaluation_reads_data(Spec())
     Spec.source = "sklearn_tabular"
-    assert not TASK.needs_judge(Spec())
+    assert not TASK.needs_judge(Spec()) and not TASK.evaluation_reads_data(Spec())
+
+
+def test_image_evaluation_counts_judge_classes_on_the_ambiguous_halves(tmp_path, monkeypatch):
+    """`judge_classes_ambiguous` averages over the test digits whose observed half the
+    training split shares between classes (the prepared data's labels); a fake judge that
+    labels an image by its bottom-right pixel makes the count known."""
+    import methodlib.judge as judge_module
+    from methodlib.metrics.imputation import AMBIGUITY_NEIGHBOURS
+
+    n_train = AMBIGUITY_NEIGHBOURS + 1
+    train = torch.zeros(2 * n_train, 1, 2, 2)
+    train[n_train:, 0, 0, :] = 1.0  # tops (1, 1): two classes; tops (0, 0): one
+    labels = torch.tensor([0] * n_train + [1 + i % 2 for i in range(n_train)])
+    d = prepared(split(train, labels), split(train[:2]), split(train[:2]))
+    truth = np.zeros((2, 1, 2, 2))
+    truth[1, 0, 0, :] = 1.0  # example 1 is ambiguous
+    missing = np.zeros_like(truth, dtype=bool)
+    missing[:, :, 1, :] = True
+    imputations = np.repeat(truth[None], 3, axis=0)
+    imputations[:, :, 0, 1, 1] = np.array([0, 1, 2])[:, None]  # 3 classes per example
+    imputations[:, 0, 0, 1, 1] = 0  # example 0: one class
+    write_npz(tmp_path / "predictions.npz", truth=truth, missing=missing, imputations=imputations)
+    monkeypatch.setattr(judge_module, "load_judge", lambda path: None)
+    monkeypatch.setattr(
+        judge_module,
+        "judge_probs",
+        lambda model, x: np.eye(3)[np.asarray(x)[:, 0, 1, 1].astype(int)],
+    )
+    monkeypatch.setattr("methodlib.data.load_prepared", lambda folder, **kw: d)
+    metrics = ROUTINE.evaluate(tmp_path, record("imputation"), "judge.pt", "data")["metrics"]
+    assert metrics["judge_classes"] == 2.0  # (1 + 3) / 2
+    assert metrics["judge_classes_ambiguous"] == 3.0 and metrics["ambiguous_share"] == 0.5
+
+
+def test_the_diversity_claims_compare_samplers_on_the_ambiguous_halves():
+    """A deterministic imputer has one judge class per digit by construction, so any sampler
+    beats it; the default study's diversity claims name the halves the paper's statement is
+    about and a sampler (every arm draws K imputations) on the other side."""
+    from pathlib import Path
+
+    from methodlib.spec import load_pipeline
+
+    pipeline = load_pipeline(Path(__file__).resolve().parents[2] / "pipeline.yaml")
+    diversity = {
+        name: claim
+        for name, claim in pipeline.claims.items()
+        if any(m.startswith("judge_classes") for m in claim.metrics)
+    }
+    assert diversity
+    for name, claim in diversity.items():
+        assert claim.metrics == ["judge_classes_ambiguous"], name
+        for arm in claim.arms():
+            members = pipeline.selections[arm].members if arm in pipeline.selections else [arm]
+            for member in members:
+                method = pipeline.experiments[member].method
+                assert getattr(method, "imputations", 1) > 1, f"{name}: {member} is deterministic"
 
 
 def test_an_imputation_experiment_on_a_dataset_without_a_mask_is_refused():
