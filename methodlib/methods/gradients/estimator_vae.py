@@ -90,9 +90,9 @@ class EstimatorVAE(LatentVAE):
             z = self.draw(params, 1)[0]
         return self.score_function(model, x, z, self.log_posterior(z, params))
 
-    def bound(self, model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    def bound(self, model: nn.Module, x: torch.Tensor, kl: float = 1.0) -> torch.Tensor:
         params = self.posterior(model, x)
-        return self.expected_log_likelihood(model, x, params) - self.kl(model, params)
+        return self.expected_log_likelihood(model, x, params) - kl * self.kl(model, params)
 
     def log_weights(self, model: nn.Module, x: torch.Tensor, samples: int) -> torch.Tensor:
         params = self.posterior(model, x)
