@@ -9,7 +9,8 @@
   same noise, and the seed-to-seed pairing (the same initial weights) does the rest.
 - `val_sym_kl`, `val_sliced_w`: `validation_samples` samples from a fixed seed, scored
   against the validation split as the test samples are against the test split
-  (`routines/generation_eval.py`), so that a selection can choose a noise schedule on samples
+  (`metrics.generative.sample_distances`, shared with
+  `routines/generation_eval.py`), so that a selection can choose a noise schedule on samples
   (a schedule's own loss is not comparable across schedules: its prior and decoder terms,
   left out of the loss, change with it).
 
@@ -27,10 +28,7 @@ from torch import nn
 
 from methodlib.methods.base import EpochContext
 from methodlib.methods.generative_base import GenerativeMethod, fixed_rng
-from methodlib.routines.generation_eval import generation_metrics
-
-SAMPLE_SCORES = ("sym_kl", "sliced_w")
-"""The sample metrics that `validation_samples` logs, as `val_<name>`."""
+from methodlib.metrics.generative import sample_distances
 
 
 class DiffusionMethod(GenerativeMethod):
@@ -72,8 +70,9 @@ class DiffusionMethod(GenerativeMethod):
                 ]
             )
         self.drawn = drawn
-        scores = generation_metrics(samples.numpy(), x_val.cpu().numpy(), self.info.domain)
-        return {f"val_{name}": scores[name] for name in SAMPLE_SCORES if name in scores}
+        finite = samples.isfinite().flatten(1).all(1)
+        scores = sample_distances(samples[finite].numpy(), x_val.cpu().numpy(), self.info.domain)
+        return {f"val_{name}": value for name, value in scores.items()}
 
     def on_epoch_end(self, model: nn.Module, ctx: EpochContext) -> None:
         if not ctx.last or not (self.config.elbo_draws or self.config.validation_samples):

@@ -71,6 +71,7 @@ class DiffusionConfig(GenerativeConfig):
         "val_sliced_w",
     )
     log_columns: ClassVar[tuple[str, ...]] = ("val_elbo", "val_sym_kl", "val_sliced_w")
+    revision: ClassVar[int] = 2  # 2: the last epoch's validation scores (issue 31)
 
     steps: PositiveInt = Field(100, le=10_000, description="diffusion steps T")
     elbo_draws: NonNegativeInt = Field(
