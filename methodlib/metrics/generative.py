@@ -128,3 +128,20 @@ def frechet_distance(feat_a: np.ndarray, feat_b: np.ndarray) -> float:
         root = sqrtm((cov_a + eye) @ (cov_b + eye))
     distance = np.sum((mean_a - mean_b) ** 2) + np.trace(cov_a + cov_b - 2 * np.real(root))
     return float(distance)
+
+
+def intrinsic_dim(domain: str, ambient: int) -> int:
+    """The dimension of the manifold the data live on: what the k-NN KL estimator scales by."""
+    return ambient - 1 if domain in ("simplex", "sphere") else ambient
+
+
+def sample_distances(samples: np.ndarray, reference: np.ndarray, domain: str) -> dict[str, float]:
+    """`sliced_w` and, for vectors (`samples` of shape (n, d)), `sym_kl` (k = 10, in the
+    domain's intrinsic dimension) of finite samples against reference examples: what the test
+    evaluation and a diffusion run's last-epoch validation scores share."""
+    flat, ref = samples.reshape(len(samples), -1), reference.reshape(len(reference), -1)
+    scores = {"sliced_w": float(sliced_wasserstein(flat, ref))}
+    if samples.ndim == 2:
+        dim = intrinsic_dim(domain, ref.shape[1])
+        scores["sym_kl"] = float(sym_kl(flat, ref, k=10, dim=dim))
+    return scores

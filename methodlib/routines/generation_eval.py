@@ -16,13 +16,8 @@ from typing import Any
 import numpy as np
 
 from methodlib.io import read_npz
-from methodlib.metrics.generative import frechet_distance, out_of_domain, sliced_wasserstein, sym_kl
+from methodlib.metrics.generative import frechet_distance, out_of_domain, sample_distances
 from methodlib.metrics.judge_scores import inception_score, recon_rmse, rid
-
-
-def intrinsic_dim(domain: str, ambient: int) -> int:
-    """The dimension of the manifold the data live on: what the k-NN KL estimator scales by."""
-    return ambient - 1 if domain in ("simplex", "sphere") else ambient
 
 
 def generation_metrics(
@@ -34,17 +29,14 @@ def generation_metrics(
 ) -> dict[str, float]:
     """Every metric of generated `samples` against `reference` examples of the data, and of
     `reconstructions` of them where given."""
-    flat, ref = samples.reshape(len(samples), -1), reference.reshape(len(reference), -1)
+    flat = samples.reshape(len(samples), -1)
     finite = np.isfinite(flat).all(axis=1)
     metrics = {
         "out_of_domain": float(out_of_domain(flat, domain)),
         "nonfinite": float(1.0 - finite.mean()),
         "n_generated": len(samples),
     }
-    flat = flat[finite]
-    metrics["sliced_w"] = float(sliced_wasserstein(flat, ref))
-    if samples.ndim == 2:
-        metrics["sym_kl"] = float(sym_kl(flat, ref, k=10, dim=intrinsic_dim(domain, ref.shape[1])))
+    metrics.update(sample_distances(samples[finite], reference, domain))
     if reconstructions is not None:
         metrics["recon_rmse"] = recon_rmse(reference, reconstructions)
     if judge is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import ClassVar, Literal
 
-from pydantic import Field, PositiveFloat, PositiveInt, model_validator
+from pydantic import Field, NonNegativeInt, PositiveFloat, PositiveInt, model_validator
 
 from methodlib.methods.config import GenerativeConfig
 
@@ -58,9 +58,33 @@ def family_schedule(family: str, schedule: dict[str, float | str]) -> dict[str, 
 
 
 class DiffusionConfig(GenerativeConfig):
-    """Fields of the diffusion methods (`ddpm`, `ss_ddpm`)."""
+    """Fields of the diffusion methods (`ddpm`, `ss_ddpm`).
+
+    The validation scores (`methodlib.methods.diffusion.base`) are taken once, at the last
+    epoch, and enter that row of the training log (where a selection reads them) and the
+    run's metrics (where a claim reads them)."""
+
+    metrics: ClassVar[tuple[str, ...]] = (
+        *GenerativeConfig.metrics,
+        "val_elbo",
+        "val_sym_kl",
+        "val_sliced_w",
+    )
+    log_columns: ClassVar[tuple[str, ...]] = ("val_elbo", "val_sym_kl", "val_sliced_w")
+    revision: ClassVar[int] = 2  # 2: the last epoch's validation scores (issue 31)
 
     steps: PositiveInt = Field(100, le=10_000, description="diffusion steps T")
+    elbo_draws: NonNegativeInt = Field(
+        0,
+        description="draws of (t, noise) per validation example for `val_elbo`, the negative "
+        "ELBO on the validation split (0: not measured); the draws come from a fixed seed and "
+        "in the same order in ddpm and Gaussian ss_ddpm, so two runs are paired on them",
+    )
+    validation_samples: NonNegativeInt = Field(
+        0,
+        description="samples drawn at the last epoch and scored against the validation split "
+        "(`val_sym_kl`, `val_sliced_w`), for a selection that chooses on samples (0: none)",
+    )
 
 
 class DDPMConfig(DiffusionConfig):

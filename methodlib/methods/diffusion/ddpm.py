@@ -16,7 +16,8 @@ x̂_0 = (x_t − √(1 − ᾱ_t) ε̂)/√ᾱ_t. Losses, t ~ U{1..T}:
 Sampling is ancestral: x_T ~ N(0, I), x_{t−1} ~ q(x_{t−1} | x_t, x̂_0) with variance β̃_t,
 optionally with x̂_0 clamped to the domain's bounding box at every step (`clip_denoised`), and
 the final x_0 is mapped into the data's domain by `projection` (none, clip, project: see
-`generative_base.to_domain`).
+`generative_base.to_domain`). `val_elbo` (`diffusion.base`) uses the `elbo` terms whatever
+the training loss.
 """
 
 from __future__ import annotations
@@ -24,12 +25,12 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from methodlib.methods.diffusion.base import DiffusionMethod
 from methodlib.methods.diffusion.configs import DDPMConfig
 from methodlib.methods.diffusion.star_families import ddpm_alpha_bar
-from methodlib.methods.generative_base import GenerativeMethod
 
 
-class DDPM(GenerativeMethod):
+class DDPM(DiffusionMethod):
     Config = DDPMConfig
 
     def __init__(self, config: DDPMConfig, model_name, info):
@@ -50,13 +51,21 @@ class DDPM(GenerativeMethod):
         return (x_t - (1 - abar).sqrt() * out) / abar.sqrt(), out
 
     def losses(self, model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+        return self._losses(model, x, self.config.weighting)
+
+    def elbo_losses(self, model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+        return self._losses(model, x, "elbo")
+
+    def _losses(self, model: nn.Module, x: torch.Tensor, weighting: str) -> torch.Tensor:
+        """One draw of t, then of ε (the order Gaussian SS-DDPM's `elbo_losses` keeps), and
+        each example's loss under `weighting`."""
         t = torch.randint(1, self.config.steps + 1, (len(x),), device=x.device)
         abar = self._per_example(self.abar, t, x)
         eps = torch.randn_like(x)
         x_t = self.noised(x, t, eps)
         out = model(x_t, t)
         x0_hat, eps_hat = self._x0_and_eps(out, x_t, abar)
-        if self.config.weighting == "elbo":
+        if weighting == "elbo":
             weight = self.elbo_weight.to(x.device)[t]
             return weight * (x - x0_hat).flatten(1).pow(2).sum(1)
         target = eps if self.config.prediction == "eps" else x

@@ -34,9 +34,9 @@ import torch
 from torch import nn
 
 from methodlib.errors import RunError
+from methodlib.methods.diffusion.base import DiffusionMethod
 from methodlib.methods.diffusion.configs import SSDDPMConfig
 from methodlib.methods.diffusion.star_families import StarFamily, make_family
-from methodlib.methods.generative_base import GenerativeMethod
 
 
 def forward_tails(family: StarFamily, x0: torch.Tensor) -> torch.Tensor:
@@ -49,7 +49,7 @@ def forward_tails(family: StarFamily, x0: torch.Tensor) -> torch.Tensor:
     return terms.flip(0).cumsum(0).flip(0)
 
 
-class SSDDPM(GenerativeMethod):
+class SSDDPM(DiffusionMethod):
     Config = SSDDPMConfig
 
     def __init__(self, config: SSDDPMConfig, model_name, info):
@@ -86,6 +86,13 @@ class SSDDPM(GenerativeMethod):
             return kl / self.family.kl_scale(x, t - 1)
         return kl
 
+    def elbo_losses(self, model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+        """The KL terms for one draw of t and then of G_t by `StarFamily.sample_tail` (for the
+        Gaussian family one N(S_t x0, S_t I) draw, whose ε is DDPM's under the same seed)."""
+        t = torch.randint(1, self.config.steps + 1, (len(x),), device=x.device)
+        tail = self.family.sample_tail(x, t)
+        return self.family.kl(x, self.predict_x0(model, tail, t), t - 1)
+
     @torch.no_grad()
     def generate(self, model: nn.Module, n: int, device) -> torch.Tensor:
         shape = (n, *self.info.input_shape)
@@ -100,8 +107,9 @@ class SSDDPM(GenerativeMethod):
         return self.into_domain(x0_hat)
 
     def state_dict(self) -> dict[str, Any]:
-        return {"tail_mean": self.tail_mean, "tail_std": self.tail_std}
+        return {**super().state_dict(), "tail_mean": self.tail_mean, "tail_std": self.tail_std}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
+        super().load_state_dict(state)
         self.tail_mean = state["tail_mean"]
         self.tail_std = state["tail_std"]
