@@ -94,12 +94,19 @@ def published_hash(pipeline: Pipeline, name: str) -> str:
     ["pipeline.yaml", *sorted(p.relative_to(ROOT).as_posix() for p in ROOT.glob("configs/*.yaml"))],
 )
 def test_every_experiment_of_the_projects_pipelines_keeps_its_published_hash(file):
-    """Except an experiment that sets a training field added since: it is meant to rerun."""
+    """Except an experiment that sets a training field added since, or starts from one that
+    does (`init_from`): it is meant to rerun."""
     pipeline = load_pipeline(ROOT / file)
+
+    def sets_a_new_field(name: str | None) -> bool:
+        if name is None:
+            return False
+        experiment = pipeline.experiments[name]
+        added = set(trigger_fields(experiment.training)) - set(PUBLISHED_TRAINING_FIELDS)
+        return bool(added) or sets_a_new_field(experiment.init_from)
+
     for name in pipeline.experiments:
-        if set(trigger_fields(pipeline.experiments[name].training)) - set(
-            PUBLISHED_TRAINING_FIELDS
-        ):
+        if sets_a_new_field(name):
             continue
         assert pipeline.experiment_hash(name) == published_hash(pipeline, name), name
 
