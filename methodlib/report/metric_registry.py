@@ -221,6 +221,8 @@ _ENTRIES = (
     _m("kl_per_example", "KL per training example", "nats", None),
     _m("median_sigma", "Median posterior σ", None, None, ".2e"),
     _m("disc_loss", "Discriminator loss", None, None),
+    _m("disc_val_loss", "Refitted discriminator loss on validation", None, "lower"),
+    _m("refit_steps", "Discriminator refit steps", None, None, _COUNT),
     _m("acceptance", "MH acceptance rate", "%", "higher", _PCT),
     _m("chunk", "Data chunk", None, None, ".0f"),
     # the numbers that numbered metrics are drawn against (report/plots.py `numbered_metrics`)
