@@ -229,8 +229,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--plans", help="the folder of plans (default: <reports>/power)")
     p.add_argument(
         "--profile",
-        default="benchmarks/results/profile_rules.json",
-        help="per-experiment CPU seconds (benchmarks/profile_rules.py)",
+        nargs="+",
+        default=["benchmarks/results/profile_rules.json"],
+        help="per-experiment CPU seconds (benchmarks/profile_rules.py); with several, an "
+        "experiment's cost comes from the first that timed it (a fresh profile of the studies "
+        "rerun, then an older one of the rest)",
     )
     p.add_argument(
         "--wall-seconds", type=float, default=7200.0, help="the wall-time budget of one run"
@@ -626,7 +629,8 @@ def _seed_budget(args) -> None:
     folder = args.plans or f"{reports_dir(args.pipeline)}/power"
     plans = seed_budget.read_plans(folder)
     seed_budget.check_first_seed(plans, args.first_seed)
-    costs = seed_budget.cost_per_seed(json.loads(Path(args.profile).read_text()))
+    profiles = [json.loads(Path(profile).read_text()) for profile in args.profile]
+    costs = seed_budget.costs_from(profiles)
     base = {e: len(pipeline.seeds_of(e)) for e in pipeline.experiments}
     budget = args.wall_seconds * args.cores * args.utilisation
     allocation = seed_budget.allocate(seed_budget.claim_needs(pipeline, plans), base, costs, budget)

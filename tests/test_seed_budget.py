@@ -12,6 +12,7 @@ from methodlib.report.seed_budget import (
     check_first_seed,
     confirmatory_seeds,
     cost_per_seed,
+    costs_from,
 )
 
 BASE = {"a": 3, "b": 3, "c": 3}
@@ -87,3 +88,17 @@ def test_confirmatory_seeds_may_not_overlap_a_pilot():
     check_first_seed(plans, 9)
     with pytest.raises(RunError, match="--first-seed 9 or more"):
         check_first_seed(plans, 8)
+
+
+def test_the_first_profile_that_timed_an_experiment_prices_it():
+    def profile(**seconds):
+        runs = {"seeds": 1, "cpu_seconds": 0.0}
+        return {
+            "per_experiment": {
+                e: {"train_run": {"seeds": 1, "cpu_seconds": s}, "evaluate_run": runs}
+                for e, s in seconds.items()
+            }
+        }
+
+    fresh, old = profile(a=5.0), profile(a=50.0, b=7.0)
+    assert costs_from([fresh, old]) == {"a": 5.0, "b": 7.0}

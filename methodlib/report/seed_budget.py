@@ -164,6 +164,15 @@ def cost_per_seed(profile: dict[str, Any]) -> dict[str, float]:
     return costs
 
 
+def costs_from(profiles: list[dict[str, Any]]) -> dict[str, float]:
+    """Each experiment's CPU seconds per seed from the first profile that timed it: a fresh
+    profile of the studies just rerun goes first, an older one fills in the rest."""
+    costs: dict[str, float] = {}
+    for profile in reversed(profiles):
+        costs.update(cost_per_seed(profile))
+    return costs
+
+
 def read_plans(folder: str | Path) -> list[dict[str, Any]]:
     """Every study plan that `methodlib power` wrote into the folder."""
     paths = sorted(Path(folder).glob("*.json"))
@@ -218,7 +227,7 @@ def allocation_record(allocation: Allocation, args: Any) -> dict[str, Any]:
             "utilisation": args.utilisation,
             "cpu_seconds": round(allocation.budget_cpu_seconds, 1),
         },
-        "profile": str(args.profile),
+        "profile": [str(p) for p in args.profile],
         "base_cpu_seconds": round(allocation.base_cpu_seconds, 1),
         "cpu_seconds": round(allocation.cpu_seconds, 1),
         "claims": allocation.claims,
