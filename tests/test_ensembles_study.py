@@ -8,12 +8,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import torch
 
-from methodlib.loop import make_scheduler
 from methodlib.methods.ensembles.swa import SWA
 from methodlib.paths import Layout
 from methodlib.spec import TrainingSpec, load_pipeline
+from tests.test_train import epoch_rates
 
 ROOT = Path(__file__).resolve().parents[1]
 STUDY = "ensembles"
@@ -38,14 +37,7 @@ def test_swa_averages_every_epoch_of_the_second_half(pipeline):
 
 
 def test_the_anneal_schedule_is_the_reference_sgd_baseline():
-    training = TrainingSpec(epochs=20, lr_schedule="anneal")
-    optimizer = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
-    scheduler = make_scheduler(optimizer, training)
-    rates = []
-    for _ in range(training.epochs):
-        rates.append(optimizer.param_groups[0]["lr"])
-        optimizer.step()
-        scheduler.step()
+    rates = epoch_rates(TrainingSpec(epochs=20, lr=1.0, lr_schedule="anneal"))
     assert rates[:11] == [1.0] * 11  # held to half of the epochs
     assert rates[14] == pytest.approx(1 - 0.99 * 0.2 / 0.4)  # t = 0.7: halfway down
     assert rates[18:] == [pytest.approx(0.01)] * 2  # 1 % from 90 % of the epochs
