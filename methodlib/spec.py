@@ -722,6 +722,16 @@ class Pipeline(StrictModel):
     def figures_in(self, study: str) -> list[str]:
         return [name for name, f in self.reports.items() if f.study == study]
 
+    def claim_experiments(self, claim: ClaimSpec) -> list[str]:
+        """The experiments whose runs a claim reads, once each: its arms', a selection's
+        every member (the claim is decided on whichever the selection chooses)."""
+        names: list[str] = []
+        for arm in claim.arms():
+            experiment = split_arm(arm)[0]
+            selection = self.selections.get(experiment)
+            names += selection.members if selection else [experiment]
+        return list(dict.fromkeys(names))
+
     def selections_in(self, study: str) -> list[str]:
         """The study's selections (its `selections:` and its sweeps' `select:`), in file order."""
         return [name for name, s in self.selections.items() if s.study == study]
@@ -953,15 +963,6 @@ def validate_pipeline(
     return pipeline
 
 
-def _claim_experiments(p: Pipeline, claim: ClaimSpec) -> list[str]:
-    """The experiments whose runs a claim reads: its arms', a selection's every member."""
-    names = []
-    for arm in claim.arms():
-        experiment = split_arm(arm)[0]
-        names += p.selections[experiment].members if experiment in p.selections else [experiment]
-    return names
-
-
 def _confirmatory_seeds(p: Pipeline) -> tuple[Pipeline, list[str]]:
     """With `confirmatory_from`, each claim without its own `seeds` gets the seeds at or above
     it that every experiment it reads runs; a claim left with fewer than two is refused (no
@@ -972,7 +973,7 @@ def _confirmatory_seeds(p: Pipeline) -> tuple[Pipeline, list[str]]:
     for name, claim in p.claims.items():
         if claim.seeds:
             continue
-        shared = set.intersection(*(set(p.seeds_of(e)) for e in _claim_experiments(p, claim)))
+        shared = set.intersection(*(set(p.seeds_of(e)) for e in p.claim_experiments(claim)))
         seeds = sorted(s for s in shared if s >= p.confirmatory_from)
         if len(seeds) < 2:
             problems.append(

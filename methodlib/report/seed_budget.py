@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any
 
 from methodlib.errors import RunError
-from methodlib.report.registration import claim_design, design_experiments
 from methodlib.spec import Pipeline
 
 RUN_RULES = ("train_run", "evaluate_run")
@@ -141,15 +140,8 @@ def claim_needs(pipeline: Pipeline, plans: list[dict[str, Any]]) -> list[ClaimNe
             name = claim["name"]
             if name not in pipeline.claims:
                 continue  # a plan of a claim since removed from the pipeline
-            design = claim_design(pipeline, pipeline.claims[name])
-            needs.append(
-                ClaimNeed(
-                    name,
-                    claim["needed_n"],
-                    tuple(design_experiments(design)),
-                    claim.get("note"),
-                )
-            )
+            experiments = tuple(pipeline.claim_experiments(pipeline.claims[name]))
+            needs.append(ClaimNeed(name, claim["needed_n"], experiments, claim.get("note")))
     return needs
 
 
