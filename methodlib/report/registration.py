@@ -38,6 +38,7 @@ import yaml
 from methodlib.errors import RunError, closest
 from methodlib.io import atomic_path
 from methodlib.report.metric_registry import metric_info
+from methodlib.report.tables import seed_members
 from methodlib.spec import ClaimSpec, Pipeline, split_arm
 from methodlib.spec import _hash as canonical_hash
 
@@ -116,7 +117,7 @@ def seen_seeds(tidy: pd.DataFrame, design: dict[str, Any]) -> list[int]:
     found: set[int] = set()
     for seed in rows["seed"].astype(str).unique():
         if _SEED_LIST.fullmatch(seed):
-            found |= {int(s) for s in seed.split("+")}
+            found |= set(seed_members(seed))
     return sorted(found & seeds)
 
 

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from methodlib.errors import RunError
+from methodlib.report.tables import seed_members
 from methodlib.spec import Pipeline
 
 RUN_RULES = ("train_run", "evaluate_run")
@@ -75,7 +76,6 @@ def allocate(
     seeds = dict(base_seeds)
     base = sum(n * cost_per_seed.get(e, 0.0) for e, n in base_seeds.items())
     result = Allocation(budget_cpu_seconds, base, seeds)
-    total = base
     pending: list[ClaimNeed] = []
     for need in needs:
         untimed = [e for e in need.experiments if e not in cost_per_seed]
@@ -94,11 +94,10 @@ def allocate(
         pending.sort(key=lambda need: (_marginal(need, seeds, cost_per_seed), need.name))
         need = pending.pop(0)
         marginal = _marginal(need, seeds, cost_per_seed)
-        if total + marginal > budget_cpu_seconds:
+        if result.cpu_seconds + marginal > budget_cpu_seconds:
             status = f"underpowered at this budget (needs n ≈ {need.needed_n})"
             result.claims[need.name] = _record(need, status, granted=False, cost=marginal)
             continue
-        total += marginal
         for e in need.experiments:
             seeds[e] = max(seeds[e], need.needed_n or 0)
         status = f"powered at n = {need.needed_n}"
@@ -180,11 +179,11 @@ def check_first_seed(plans: list[dict[str, Any]], first: int) -> None:
     """Refuse confirmatory seeds that overlap a pilot: a seed that sized a claim must not
     also decide it (a pilot seed "0+1" names the members of a deep ensemble)."""
     pilot = {
-        int(part)
+        member
         for plan in plans
         for claim in plan["claims"]
         for seed in claim["pilot_seeds"]
-        for part in str(seed).split("+")
+        for member in seed_members(seed)
     }
     if pilot and first <= max(pilot):
         raise RunError(

@@ -21,7 +21,7 @@ from methodlib.errors import RunError
 from methodlib.io import write_json
 from methodlib.report import power
 from methodlib.report.claims import evaluate_claim, resolve_arms
-from methodlib.report.tables import read_tidy
+from methodlib.report.tables import read_tidy, seed_members
 from methodlib.spec import ClaimSpec, Pipeline
 
 COMPARISON_FIELDS = ("metric", "a", "b", "samples", "test", "direction", "effect")
@@ -35,7 +35,7 @@ def _pilot_seeds(record: dict[str, Any]) -> list[str]:
         if summary is not None
         for seed in summary["seeds"]
     }
-    return sorted(seeds, key=lambda s: [int(x) for x in s.split("+")])
+    return sorted(seeds, key=seed_members)
 
 
 def plan_claim(

@@ -50,6 +50,12 @@ def tidy_from_runs(pipeline: Pipeline, metrics_files: Iterable[str | Path]) -> p
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
+def seed_members(label: str) -> list[int]:
+    """The seeds behind a tidy row's seed label: a run's seed (`3`), or the members of a
+    disjoint ensemble joined by `+` (`0+1`, as `tidy_rows` writes them)."""
+    return [int(part) for part in str(label).split("+")]
+
+
 def _rows(keys: dict, samples: int, prefix: str, metrics: dict[str, float]) -> list[dict]:
     return [
         {**keys, "samples": int(samples), "metric": prefix + metric, "value": float(value)}
