@@ -247,6 +247,14 @@ def _parser() -> argparse.ArgumentParser:
         "report rules, a core waiting at the end)",
     )
     p.add_argument(
+        "--floor",
+        type=int,
+        default=None,
+        help="start every experiment that runs the pipeline's seeds at this many (at least 2) "
+        "and let claims buy the rest; an experiment with its own seeds keeps their count "
+        "(default: the pipeline's seeds are the base)",
+    )
+    p.add_argument(
         "--first-seed",
         type=int,
         default=100,
@@ -631,7 +639,7 @@ def _seed_budget(args) -> None:
     seed_budget.check_first_seed(plans, args.first_seed)
     profiles = [json.loads(Path(profile).read_text()) for profile in args.profile]
     costs = seed_budget.costs_from(profiles)
-    base = {e: len(pipeline.seeds_of(e)) for e in pipeline.experiments}
+    base = seed_budget.base_seeds(pipeline, args.floor)
     budget = args.wall_seconds * args.cores * args.utilisation
     allocation = seed_budget.allocate(seed_budget.claim_needs(pipeline, plans), base, costs, budget)
     print(seed_budget.budget_table(allocation))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from methodlib.errors import RunError
@@ -15,6 +17,7 @@ from methodlib.report.seed_budget import (
     costs_from,
 )
 
+ROOT = Path(__file__).resolve().parents[1]
 BASE = {"a": 3, "b": 3, "c": 3}
 COST = {"a": 10.0, "b": 100.0, "c": 1.0}
 BASE_COST = 3 * (10 + 100 + 1)
@@ -102,3 +105,22 @@ def test_the_first_profile_that_timed_an_experiment_prices_it():
 
     fresh, old = profile(a=5.0), profile(a=50.0, b=7.0)
     assert costs_from([fresh, old]) == {"a": 5.0, "b": 7.0}
+
+
+def test_a_floor_starts_the_pipeline_seeds_low_and_keeps_an_experiments_own(tmp_path):
+    from methodlib.report.seed_budget import base_seeds
+    from methodlib.spec import load_pipeline
+
+    text = (
+        (ROOT / "configs" / "tiny.yaml").read_text().replace("seeds: [0, 1]", "seeds: [0, 1, 2]", 1)
+    )
+    (tmp_path / "p.yaml").write_text(text)
+    pipeline = load_pipeline(tmp_path / "p.yaml")
+    full = base_seeds(pipeline)
+    floored = base_seeds(pipeline, floor=2)
+    own = {e for e, x in pipeline.experiments.items() if x.seeds}
+    assert own and set(full) - own
+    assert all(floored[e] == full[e] for e in own)
+    assert all(floored[e] == 2 and full[e] == 3 for e in set(full) - own)
+    with pytest.raises(RunError, match="at least 2"):
+        base_seeds(pipeline, floor=1)

@@ -131,6 +131,23 @@ def _record(need: ClaimNeed, status: str, granted: bool, cost: float = 0.0) -> d
     }
 
 
+def base_seeds(pipeline: Pipeline, floor: int | None = None) -> dict[str, int]:
+    """The seeds every experiment runs before any claim buys more: its own `seeds` if it lists
+    them (an ensemble's members, a pairing), else the pipeline's, or `floor` of them.
+
+    With a floor the budget goes where power says it decides something: an experiment that no
+    claim reads, or whose claims' pilots give no n (the effect goes against the claim, so no n
+    powers it), runs the floor, and a claim whose plan needs more pays for its experiments'
+    extra seeds like any other grant."""
+    if floor is not None and floor < 2:
+        raise RunError(f"--floor {floor}: a claim's test needs at least 2 seeds per arm")
+    base = {}
+    for name, experiment in pipeline.experiments.items():
+        n = len(pipeline.seeds_of(name))
+        base[name] = n if floor is None or experiment.seeds else min(n, floor)
+    return base
+
+
 def claim_needs(pipeline: Pipeline, plans: list[dict[str, Any]]) -> list[ClaimNeed]:
     """Each planned claim's needed n (from its study's plan) and the experiments it reads."""
     needs = []
@@ -216,6 +233,7 @@ def allocation_record(allocation: Allocation, args: Any) -> dict[str, Any]:
             "wall_seconds": args.wall_seconds,
             "cores": args.cores,
             "utilisation": args.utilisation,
+            "floor": args.floor,
             "cpu_seconds": round(allocation.budget_cpu_seconds, 1),
         },
         "profile": [str(p) for p in args.profile],
