@@ -1,0 +1,130 @@
+"""The README's time table and verdict counts, written from the timed run rather than by hand.
+
+`benchmarks/default_pipeline.py` times one `snakemake --cores all` of the default pipeline from
+a fresh clone and writes each study's share of it (`per_study`: its jobs plus the prepared data
+and judges it needs, over the cores) to `benchmarks/results/default_pipeline.json`. The README
+quotes that run; this prints its table (and the line above it) from the JSON, so the README is
+edited by pasting, and `tests/test_readme_studies.py` checks that the two still agree. The
+same goes for the results section's verdicts: the claims page's count lines and a table of each
+study's verdicts, from the `reports/claims.json` that run wrote.
+
+    python benchmarks/readme_tables.py [--record benchmarks/results/default_pipeline.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+RECORD = ROOT / "benchmarks" / "results" / "default_pipeline.json"
+VERDICTS = ("holds", "contradicted", "not shown", "underpowered")
+
+
+def duration(seconds: float) -> str:
+    """Seconds as the README writes them: under two minutes in seconds, else minutes (one
+    decimal under ten), else hours and minutes."""
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    minutes = seconds / 60
+    if minutes < 10:
+        return f"{minutes:.1f} min"
+    if minutes < 120:
+        return f"{minutes:.0f} min"
+    return f"{int(minutes // 60)} h {minutes % 60:.0f} min"
+
+
+def time_table(record: dict[str, Any], titles: dict[str, str], runs: dict[str, int]) -> str:
+    """The Markdown table of every study the record timed: its target, title, runs and the
+    time its target takes alone on the record's cores."""
+    cores = record["cores"]
+    rows = [
+        "| target | study | runs | time alone on " + f"{cores} cores |",
+        "|---|---|---:|---:|",
+    ]
+    for study in record["studies"]:
+        share = record["per_study"][study]
+        rows.append(
+            f"| `snakemake --cores all study_{study}` | {titles.get(study, study)} | "
+            f"{runs.get(study, 0)} | {duration(share['alone_seconds'])} |"
+        )
+    return "\n".join(rows)
+
+
+def headline(record: dict[str, Any]) -> str:
+    """One sentence on the whole run: wall time, runs, jobs and CPU."""
+    return (
+        f"One `snakemake --cores all` of `{record['pipeline']}` from a fresh clone: "
+        f"**{duration(record['seconds'])}** of wall time ({record['seconds']:.0f} s) for "
+        f"{record['runs']} runs in {len(record['studies'])} studies, {record['jobs']} jobs, "
+        f"{record['cpu_seconds']:.0f} CPU seconds on {record['cores']} cores "
+        f"({record['machine']['cpu_model']}, created {record['created']})."
+    )
+
+
+def verdict_table(claims: list[dict[str, Any]]) -> str:
+    """Each study's claims by verdict (paper claims and ours together), and what they stand on:
+    confirmatory seeds registered before they ran, or a pilot."""
+    rows = [
+        "| study | claims | " + " | ".join(VERDICTS) + " | other | on confirmatory seeds |",
+        "|---|---:|" + "---:|" * (len(VERDICTS) + 2),
+    ]
+    studies = sorted({c["study"] for c in claims})
+    for study in [*studies, None]:
+        mine = [c for c in claims if study is None or c["study"] == study]
+        counts = Counter(c["verdict"] for c in mine)
+        other = sum(n for v, n in counts.items() if v not in VERDICTS)
+        confirmed = sum(c.get("basis") == "confirmatory" for c in mine)
+        cells = [str(counts.get(v, 0)) for v in VERDICTS]
+        name = "**all**" if study is None else study
+        rows.append(
+            f"| {name} | {len(mine)} | " + " | ".join(cells) + f" | {other} | {confirmed} |"
+        )
+    return "\n".join(rows)
+
+
+def claims_summary(claims_page: str) -> list[str]:
+    """The claims page's count lines: every claim by verdict, and the paper claims' share
+    decided or not shown at adequate power."""
+    lines = [
+        line
+        for line in claims_page.splitlines()
+        if " claims: " in line and line.endswith(".") or line.startswith("Of the ")
+    ]
+    return list(dict.fromkeys(lines))  # the first line is also the forest plot's caption
+
+
+def pipeline_facts(path: Path) -> tuple[dict[str, str], dict[str, int]]:
+    """Each study's title and its number of runs (experiment × seed) in the pipeline file."""
+    from methodlib.spec import load_pipeline
+
+    pipeline = load_pipeline(path)
+    titles = {name: study.title for name, study in pipeline.studies.items()}
+    runs: dict[str, int] = {}
+    for experiment, _seed in pipeline.runs():
+        study = pipeline.experiments[experiment].study
+        runs[study] = runs.get(study, 0) + 1
+    return titles, runs
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--record", type=Path, default=RECORD)
+    args = parser.parse_args()
+    record = json.loads(args.record.read_text())
+    titles, runs = pipeline_facts(ROOT / record["pipeline"])
+    print(headline(record))
+    print()
+    print(time_table(record, titles, runs))
+    reports = ROOT / "reports"
+    print()
+    print("\n\n".join(claims_summary((reports / "claims.md").read_text())))
+    print()
+    print(verdict_table(json.loads((reports / "claims.json").read_text())["claims"]))
+
+
+if __name__ == "__main__":
+    main()
