@@ -40,3 +40,44 @@ def test_the_fortunes_text_study_runs_from_its_own_config():
         for arm in claim.arms():
             assert set(claim.seeds) <= set(config.seeds_of(arm)), arm
     assert "configs/text_fortunes.yaml" in (ROOT / "README.md").read_text()
+
+
+def test_the_readme_time_table_is_the_timed_runs():
+    """Issue 32: the README's time table quotes the one timed fresh-clone run
+    (benchmarks/results/default_pipeline.json), every study of the default pipeline in it, as
+    benchmarks/readme_times.py prints it: a table edited by hand, or a run of fewer studies,
+    fails here."""
+    import json
+    import sys
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from readme_tables import headline, pipeline_facts, time_table
+
+    record = json.loads((ROOT / "benchmarks/results/default_pipeline.json").read_text())
+    pipeline = load_pipeline(ROOT / "pipeline.yaml")
+    studies = [s for s in pipeline.study_names() if pipeline.experiments_in(s)]
+    assert record["pipeline"] == "pipeline.yaml" and record["in_place"]
+    assert sorted(record["studies"]) == sorted(studies), "the timed run is not every study"
+    assert record["seconds"] <= 7200, "the default pipeline took over two hours"
+    readme = (ROOT / "README.md").read_text()
+    titles, runs = pipeline_facts(ROOT / "pipeline.yaml")
+    assert time_table(record, titles, runs) in readme
+    assert headline(record) in readme
+
+
+def test_the_readme_verdicts_are_the_published_claims_page():
+    """The results section's counts are the claims page's, and its per-study verdict table is
+    the published claims.json's (benchmarks/readme_tables.py prints both)."""
+    import json
+    import sys
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from readme_tables import claims_summary, verdict_table
+
+    readme = (ROOT / "README.md").read_text()
+    summary = claims_summary((ROOT / "reports" / "claims.md").read_text())
+    assert len(summary) == 2
+    for line in summary:
+        assert line in readme
+    claims = json.loads((ROOT / "reports" / "claims.json").read_text())["claims"]
+    assert verdict_table(claims) in readme
