@@ -604,6 +604,13 @@ class ClaimSpec(StrictModel):
         "before they run); every other seed of its arms is the pilot, which never decides. "
         "Empty: no confirmatory design yet, the claim is decided on its pilot as exploratory",
     )
+    ensemble_seeds: list[NonNegativeInt] = Field(
+        [],
+        description="the confirmatory seeds whose members make an ensemble arm's (`exp@k`) "
+        "disjoint ensembles, when they are not `seeds`: an unpaired claim compares k-member "
+        "ensembles with runs, and its `seeds` (those every arm runs) may hold fewer than two "
+        "k-sets. Filled from `confirmatory_from`; empty: the ensembles are drawn from `seeds`",
+    )
     effect_of_interest: PositiveFloat | None = Field(
         None,
         description="the effect, in the metric's units, that power planning targets (the "
@@ -655,6 +662,15 @@ class ClaimSpec(StrictModel):
             )
         if len(set(self.seeds)) != len(self.seeds):
             raise ValueError("`seeds`: each confirmatory seed once")
+        if len(set(self.ensemble_seeds)) != len(self.ensemble_seeds):
+            raise ValueError("`ensemble_seeds`: each confirmatory seed once")
+        if self.ensemble_seeds and not any(split_arm(a)[1] for a in self.arms()):
+            raise ValueError("`ensemble_seeds` needs an ensemble arm (`experiment@k`)")
+        if self.ensemble_seeds and self.test == "paired":
+            raise ValueError(
+                "`ensemble_seeds` applies to unpaired tests: a paired test compares the arms "
+                "on the seeds they share (`seeds`)"
+            )
         return self
 
     def arms(self) -> list[str]:
@@ -966,7 +982,12 @@ def validate_pipeline(
 def _confirmatory_seeds(p: Pipeline) -> tuple[Pipeline, list[str]]:
     """With `confirmatory_from`, each claim without its own `seeds` gets the seeds at or above
     it that every experiment it reads runs; a claim left with fewer than two is refused (no
-    test decides on one seed). A claim's own `seeds` always win."""
+    test decides on one seed). A claim's own `seeds` always win.
+
+    An unpaired claim with an ensemble arm (`exp@k`) also gets `ensemble_seeds`: the
+    confirmatory members of its ensembles. Its `seeds` alone would draw the k-sets from the
+    seeds every arm runs: an 8-member ensemble against a 2-seed run arm made one disjoint pair
+    and no 4-set, a claim no design could decide."""
     if p.confirmatory_from is None:
         return p, []
     claims, problems = dict(p.claims), []
@@ -982,7 +1003,14 @@ def _confirmatory_seeds(p: Pipeline) -> tuple[Pipeline, list[str]]:
                 "(add seeds to its experiments, or give the claim its own `seeds`)"
             )
             continue
-        claims[name] = claim.model_copy(update={"seeds": seeds})
+        update: dict[str, Any] = {"seeds": seeds}
+        ensembles = [split_arm(a)[0] for a in claim.arms() if split_arm(a)[1] is not None]
+        if ensembles and claim.test != "paired" and not claim.ensemble_seeds:
+            members = set.intersection(*(set(p.ensemble_members(e)) for e in ensembles))
+            confirmatory = sorted(s for s in members if s >= p.confirmatory_from)
+            if confirmatory != seeds:
+                update["ensemble_seeds"] = confirmatory
+        claims[name] = claim.model_copy(update=update)
     return p.model_copy(update={"claims": claims}), problems
 
 
@@ -1377,6 +1405,12 @@ def _check_claims(p: Pipeline, invalid: dict[str, set[str]]) -> list[str]:
             if members is None:
                 continue
             size = len(p.ensemble_members(experiment)) if p.experiments[experiment].ensemble else 0
+            outside = sorted(set(claim.ensemble_seeds) - set(p.ensemble_members(experiment)))
+            if size and outside:
+                problems.append(
+                    f"{where}.ensemble_seeds: {outside} are not members of {experiment!r}'s "
+                    "ensemble; add them to its `seeds` or drop them from the claim"
+                )
             if size < 2 * members:
                 problems.append(
                     f"{where}.{field}: {arm!r} needs an experiment with an `ensemble` block of "

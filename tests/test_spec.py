@@ -712,3 +712,27 @@ def test_confirmatory_from_gives_each_claim_the_seeds_all_its_arms_run_above_it(
     assert claims["own"].seeds == [101, 102]
     raw["experiments"]["mlp"]["seeds"] = [0, 1, 100]
     assert_problem(problems_of(raw), "claims.mixed", "confirmatory_from is 100", "[100]")
+
+
+def test_an_unpaired_claim_draws_its_ensembles_from_the_ensembles_confirmatory_members():
+    """An 8-member ensemble against a 2-seed run arm: the seeds every arm runs make one
+    disjoint pair and no 4-set, so the ensemble arm's k-sets come from its own confirmatory
+    members (`ensemble_seeds`); the run arms keep the shared seeds."""
+    claim = {"statement": "an ensemble beats one run", "metrics": ["test_error"]}
+    claim |= {"study": "smoke", "paper": "Table 1"}
+    raw = edited(
+        {
+            "seeds": [0, 100, 101],
+            "confirmatory_from": 100,
+            "experiments.mlp.seeds": [0, 1, 100, 101, 102, 103],
+            "experiments.mlp.ensemble": {},
+            "claims.ensemble": {**claim, "order": ["mlp@2", SWEEP_POINTS[0]]},
+            "claims.runs": {**claim, "order": ["mlp", SWEEP_POINTS[0]]},
+        }
+    )
+    claims = validate_pipeline(raw).claims
+    assert claims["ensemble"].seeds == [100, 101]
+    assert claims["ensemble"].ensemble_seeds == [100, 101, 102, 103]
+    assert claims["runs"].ensemble_seeds == []  # no ensemble arm: nothing to draw
+    raw["claims"]["ensemble"]["ensemble_seeds"] = [100, 104]
+    assert_problem(problems_of(raw), "claims.ensemble.ensemble_seeds", "[104]", "mlp")

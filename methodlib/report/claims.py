@@ -9,8 +9,9 @@ side is a number, and its `power` (methodlib/report/power.py).
 
 Which seeds decide (`basis`): a claim with confirmatory `seeds` is decided on those seeds only,
 once every arm has all of them ("confirmatory"; a deep-ensemble value counts when all its
-members are confirmatory); until then, and for a claim without `seeds`, on the arms' other
-seeds, the pilot ("pilot": exploratory). Pilot and confirmatory values are never mixed.
+members are confirmatory: members of `ensemble_seeds` where the claim has them, else of
+`seeds`); until then, and for a claim without `seeds`, on the arms' other seeds, the pilot
+("pilot": exploratory). Pilot and confirmatory values are never mixed.
 
 Looks: a claim decided again after seeds were added is tested at alpha / looks (Bonferroni
 over looks: the chance that any of the looks declares a false claim stays below alpha);
@@ -99,22 +100,39 @@ def _members(label: str) -> set[str]:
     return set(label.split("+"))
 
 
-def _pilot(confirmatory: set[str]) -> Keep:
-    return lambda label: not _members(label) & confirmatory
+def _is_ensemble(label: str) -> bool:
+    return "+" in label
 
 
-def _confirmatory(confirmatory: set[str]) -> Keep:
-    return lambda label: _members(label) <= confirmatory
+Confirmatory = tuple[set[str], set[str]]
+"""A claim's confirmatory seeds as labels: those of its runs, those of its ensembles' members."""
 
 
-def _complete(values: pd.Series, arm: str, confirmatory: set[str]) -> bool:
+def _confirmatory_labels(claim: ClaimSpec) -> Confirmatory:
+    runs = {str(s) for s in claim.seeds}
+    return runs, {str(s) for s in claim.ensemble_seeds} or runs
+
+
+def _of(label: str, confirmatory: Confirmatory) -> set[str]:
+    return confirmatory[1] if _is_ensemble(label) else confirmatory[0]
+
+
+def _pilot(confirmatory: Confirmatory) -> Keep:
+    return lambda label: not _members(label) & _of(label, confirmatory)
+
+
+def _confirmatory(confirmatory: Confirmatory) -> Keep:
+    return lambda label: _members(label) <= _of(label, confirmatory)
+
+
+def _complete(values: pd.Series, arm: str, confirmatory: Confirmatory) -> bool:
     """Whether an arm has every confirmatory seed: each one for a run arm; for a k-member
     ensemble arm, as many all-confirmatory ensembles as disjoint k-sets the seeds make."""
     labels = {label for label in values.index if _confirmatory(confirmatory)(label)}
     members = split_arm(arm)[1]
     if members is None:
-        return confirmatory <= labels
-    return len(labels) >= len(confirmatory) // members
+        return confirmatory[0] <= labels
+    return len(labels) >= len(confirmatory[1]) // members
 
 
 def _claim_metrics(claim: ClaimSpec) -> list[str]:
@@ -126,13 +144,13 @@ def _claim_metrics(claim: ClaimSpec) -> list[str]:
 def basis(claim: ClaimSpec, tidy: pd.DataFrame, pilot_only: bool = False) -> tuple[str, Keep]:
     """("confirmatory" | "pilot", which values take part) by the rule of the module
     docstring; `pilot_only` takes the pilot whatever the confirmatory runs (planning)."""
-    confirmatory = {str(s) for s in claim.seeds}
+    confirmatory = _confirmatory_labels(claim)
     complete = all(
         _complete(arm_values(tidy, arm, metric), arm, confirmatory)
         for arm in claim.arms()
         for metric in _claim_metrics(claim)
     )
-    if confirmatory and not pilot_only and complete:
+    if claim.seeds and not pilot_only and complete:
         return "confirmatory", _confirmatory(confirmatory)
     return "pilot", _pilot(confirmatory)
 

@@ -74,6 +74,8 @@ def claim_design(pipeline: Pipeline, claim: ClaimSpec) -> dict[str, Any]:
         "effect_of_interest": claim.effect_of_interest,
         "alpha": claim.alpha,
         "seeds": sorted(claim.seeds),
+        # only where a claim has them, so that the designs registered before the field hold
+        **({"ensemble_seeds": sorted(claim.ensemble_seeds)} if claim.ensemble_seeds else {}),
     }
 
 
@@ -110,7 +112,7 @@ def seen_seeds(tidy: pd.DataFrame, design: dict[str, Any]) -> list[int]:
     """The design's confirmatory seeds at which one of its arms has a row in the tidy table
     (a run at that seed, or a disjoint ensemble with a member at it): seeds whose results
     have been seen. Pilot seeds are not confirmatory and never count."""
-    seeds = set(design["seeds"])
+    seeds = set(design["seeds"]) | set(design.get("ensemble_seeds", []))
     if not seeds or tidy.empty:
         return []
     rows = tidy[tidy["experiment"].isin(design_experiments(design))]

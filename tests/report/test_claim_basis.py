@@ -87,3 +87,24 @@ def test_every_comparison_says_its_direction_and_threshold():
     record = evaluate_claim(pipeline(), equivalent, tidy({"exp": PILOT_EXP, "other": PILOT_OTHER}))
     assert record["comparisons"][0]["direction"] == "equivalent"
     assert record["comparisons"][0]["power"]["target_kind"] == "margin"
+
+
+def test_an_ensemble_arm_takes_the_disjoint_sets_of_its_own_confirmatory_members():
+    """`ensemble_seeds` (the ensemble's confirmatory members) widen the ensemble arm beyond
+    the run arms' `seeds`: 10+11 and 12+13 both count, and the run arm stays on 10, 11."""
+    rows = tidy({"exp": {**PILOT_EXP, **NOISY_EXP}, "other": {**PILOT_OTHER, **NOISY_OTHER}})
+    ensembles = rows.iloc[:3].assign(seed=["0+1", "10+11", "12+13"], samples=2)
+    table = pd.concat([rows, ensembles], ignore_index=True)
+    narrow = claim(order=["exp@2", "other"], seeds=[10, 11])
+    wide = claim(order=["exp@2", "other"], seeds=[10, 11], ensemble_seeds=[10, 11, 12, 13])
+    values = arm_values(table, "exp@2", "test_calibrated_nll")
+    runs = arm_values(table, "other", "test_calibrated_nll")
+    seeds, keep = basis(narrow, table)
+    assert seeds == "confirmatory" and [v for v in values.index if keep(v)] == ["10+11"]
+    seeds, keep = basis(wide, table)
+    assert seeds == "confirmatory" and [v for v in values.index if keep(v)] == ["10+11", "12+13"]
+    assert [v for v in runs.index if keep(v)] == ["10", "11"]
+    more = [10, 11, 12, 13, 14, 15]
+    incomplete = claim(order=["exp@2", "other"], seeds=[10, 11], ensemble_seeds=more)
+    seeds, keep = basis(incomplete, table)
+    assert seeds == "pilot" and [v for v in values.index if keep(v)] == ["0+1"]
