@@ -9,12 +9,19 @@ same goes for the results section's verdicts: the claims page's count lines and 
 study's verdicts, from the `reports/claims.json` that run wrote.
 
     python benchmarks/readme_tables.py [--record benchmarks/results/default_pipeline.json]
+    python benchmarks/readme_tables.py --write README.md    # after a published run
+
+`--write` replaces the README's marked blocks (`<!-- readme_tables:NAME -->` ...
+`<!-- /readme_tables:NAME -->`, NAME one of `BLOCKS`) with what this prints, and leaves the
+rest of the file as it is: a published run updates the README by one command, and the test
+checks that rewriting changes nothing.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -110,20 +117,50 @@ def pipeline_facts(path: Path) -> tuple[dict[str, str], dict[str, int]]:
     return titles, runs
 
 
+BLOCKS = ("headline", "time_table", "verdicts")
+
+
+def blocks(record: dict[str, Any], root: Path = ROOT) -> dict[str, str]:
+    """Each README block's text, from the record and the reports under `root`."""
+    titles, runs = pipeline_facts(root / record["pipeline"])
+    reports = root / "reports"
+    summary = claims_summary((reports / "claims.md").read_text())
+    claims = json.loads((reports / "claims.json").read_text())["claims"]
+    return {
+        "headline": headline(record),
+        "time_table": time_table(record, titles, runs),
+        "verdicts": "\n\n".join([*summary, verdict_table(claims)]),
+    }
+
+
+def rewrite(readme: str, texts: dict[str, str]) -> str:
+    """The README with each marked block's body replaced by its text; a block missing from
+    the README is an error (the README would silently keep an old run's numbers)."""
+    for name, text in texts.items():
+        start, end = f"<!-- readme_tables:{name} -->", f"<!-- /readme_tables:{name} -->"
+        found = re.search(re.escape(start) + ".*?" + re.escape(end), readme, re.DOTALL)
+        if found is None:
+            raise SystemExit(f"the README has no block {start} ... {end}")
+        readme = readme[: found.start()] + f"{start}\n{text}\n{end}" + readme[found.end() :]
+    return readme
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--record", type=Path, default=RECORD)
+    parser.add_argument("--write", type=Path, metavar="README", help="rewrite its blocks")
     args = parser.parse_args()
-    record = json.loads(args.record.read_text())
-    titles, runs = pipeline_facts(ROOT / record["pipeline"])
-    print(headline(record))
-    print()
-    print(time_table(record, titles, runs))
-    reports = ROOT / "reports"
-    print()
-    print("\n\n".join(claims_summary((reports / "claims.md").read_text())))
-    print()
-    print(verdict_table(json.loads((reports / "claims.json").read_text())["claims"]))
+    texts = blocks(json.loads(args.record.read_text()))
+    if args.write is None:
+        print("\n\n".join(texts.values()))
+        return
+    before = args.write.read_text()
+    after = rewrite(before, texts)
+    if after != before:
+        temporary = args.write.with_name(args.write.name + ".tmp")
+        temporary.write_text(after)
+        temporary.replace(args.write)
+    print(f"{'rewrote' if after != before else 'unchanged:'} {args.write}")
 
 
 if __name__ == "__main__":

@@ -81,3 +81,31 @@ def test_the_readme_verdicts_are_the_published_claims_page():
         assert line in readme
     claims = json.loads((ROOT / "reports" / "claims.json").read_text())["claims"]
     assert verdict_table(claims) in readme
+
+
+def test_the_readme_blocks_are_what_readme_tables_writes():
+    """`python benchmarks/readme_tables.py --write README.md` after a published run changes
+    nothing: every marked block is that run's, none edited by hand."""
+    import json
+    import sys
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from readme_tables import blocks, rewrite
+
+    record = json.loads((ROOT / "benchmarks/results/default_pipeline.json").read_text())
+    readme = (ROOT / "README.md").read_text()
+    assert rewrite(readme, blocks(record)) == readme
+
+
+def test_rewrite_replaces_only_the_marked_blocks_and_refuses_a_missing_one():
+    import sys
+
+    import pytest
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from readme_tables import rewrite
+
+    text = "intro\n<!-- readme_tables:a -->\nold\n<!-- /readme_tables:a -->\nrest \\1\n"
+    assert rewrite(text, {"a": "new \\1"}) == text.replace("old", "new \\1")
+    with pytest.raises(SystemExit, match="readme_tables:b"):
+        rewrite(text, {"b": "x"})
