@@ -124,3 +124,30 @@ def test_a_floor_starts_the_pipeline_seeds_low_and_keeps_an_experiments_own(tmp_
     assert all(floored[e] == 2 and full[e] == 3 for e in set(full) - own)
     with pytest.raises(RunError, match="at least 2"):
         base_seeds(pipeline, floor=1)
+
+
+def test_a_claim_raises_the_runs_its_experiments_start_from():
+    """SBP starts from the dense run of its seed: a claim on SBP that buys seeds buys the
+    dense run's too (issue 32 raised dense_lenet5_mnist5k by hand after validation named it)."""
+    from methodlib.report.seed_budget import claim_needs, with_sources
+    from methodlib.spec import load_pipeline
+
+    pipeline = load_pipeline(ROOT / "pipeline.yaml")
+    read = {e for c in pipeline.claims.values() for e in pipeline.claim_experiments(c)}
+    started = {e: x.init_from for e, x in pipeline.experiments.items() if x.init_from}
+    experiment, source = next((e, s) for e, s in started.items() if e in read)
+    assert with_sources(pipeline, [experiment]) == (
+        experiment,
+        source,
+        *with_sources(pipeline, [source])[1:],
+    )
+    claim = next(
+        n for n, c in pipeline.claims.items() if experiment in pipeline.claim_experiments(c)
+    )
+    plan = {"study": "x", "claims": [{"name": claim, "needed_n": 4}]}
+    (need,) = claim_needs(pipeline, [plan])
+    assert source in need.experiments
+    seeds = allocate(
+        [need], dict.fromkeys(need.experiments, 2), dict.fromkeys(need.experiments, 1.0), 1e9
+    ).seeds
+    assert seeds[source] == seeds[experiment] == 4

@@ -148,15 +148,29 @@ def base_seeds(pipeline: Pipeline, floor: int | None = None) -> dict[str, int]:
     return base
 
 
+def with_sources(pipeline: Pipeline, experiments: list[str]) -> tuple[str, ...]:
+    """The experiments and, after each, the runs it starts from (`init_from`, transitively):
+    a run at seed s starts from its source's run at s, so a claim that raises an experiment to
+    n seeds raises the source with it and pays for both (validation refuses the plan else)."""
+    names: list[str] = []
+    for experiment in experiments:
+        while experiment is not None and experiment not in names:
+            names.append(experiment)
+            experiment = pipeline.experiments[experiment].init_from
+    return tuple(names)
+
+
 def claim_needs(pipeline: Pipeline, plans: list[dict[str, Any]]) -> list[ClaimNeed]:
-    """Each planned claim's needed n (from its study's plan) and the experiments it reads."""
+    """Each planned claim's needed n (from its study's plan) and the experiments whose seeds
+    it raises: those it reads and the runs they start from."""
     needs = []
     for plan in plans:
         for claim in plan["claims"]:
             name = claim["name"]
             if name not in pipeline.claims:
                 continue  # a plan of a claim since removed from the pipeline
-            experiments = tuple(pipeline.claim_experiments(pipeline.claims[name]))
+            read = pipeline.claim_experiments(pipeline.claims[name])
+            experiments = with_sources(pipeline, read)
             needs.append(ClaimNeed(name, claim["needed_n"], experiments, claim.get("note")))
     return needs
 
