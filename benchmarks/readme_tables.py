@@ -110,11 +110,11 @@ def pipeline_facts(path: Path) -> tuple[dict[str, str], dict[str, int]]:
 
     pipeline = load_pipeline(path)
     titles = {name: study.title for name, study in pipeline.studies.items()}
-    runs: dict[str, int] = {}
-    for experiment, _seed in pipeline.runs():
-        study = pipeline.experiments[experiment].study
-        runs[study] = runs.get(study, 0) + 1
-    return titles, runs
+    runs = {
+        study: sum(len(pipeline.seeds_of(e)) for e in pipeline.experiments_in(study))
+        for study in pipeline.study_names()
+    }
+    return titles, {study: n for study, n in runs.items() if n}
 
 
 BLOCKS = ("headline", "time_table", "verdicts")
